@@ -1,0 +1,3 @@
+from pgmedic.cli import main
+
+raise SystemExit(main())

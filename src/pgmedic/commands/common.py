@@ -1,0 +1,42 @@
+"""Arguments shared by every command that talks to a server: psql's, plus pgmedic's own."""
+
+from __future__ import annotations
+
+import argparse
+
+from pgmedic.pg.connection import Connection, Settings, build_conninfo
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    group = parser.add_argument_group(
+        "connection (as psql: libpq also reads PG* variables, ~/.pgpass and service files)"
+    )
+    if positional:
+        parser.add_argument(
+            "conninfo", nargs="?", metavar="CONNINFO",
+            help="postgresql://user@host:port/db, 'host=... dbname=...', or a database name",
+        )
+    group.add_argument("-h", "--host", help="server host or socket directory")
+    group.add_argument("-p", "--port", help="server port")
+    group.add_argument("-U", "--username", dest="user", help="database role to connect as")
+    group.add_argument("-d", "--dbname", help="database name")
+    group.add_argument("--connect-timeout", type=int, default=5, metavar="S",
+                       help="seconds to wait for the server (default 5)")
+    group.add_argument("--statement-timeout", type=int, default=5000, metavar="MS",
+                       help="bound on each of pgmedic's own queries (default 5000 ms)")
+
+
+def conninfo_from_args(args: argparse.Namespace) -> str:
+    return build_conninfo(
+        getattr(args, "conninfo", None), host=args.host, port=args.port, user=args.user,
+        dbname=args.dbname,
+    )
+
+
+def connection_from_args(args: argparse.Namespace, *, read_only: bool = True) -> Connection:
+    return Connection(
+        conninfo_from_args(args),
+        Settings(connect_timeout=max(1, args.connect_timeout),
+                 statement_timeout_ms=max(1, args.statement_timeout),
+                 read_only=read_only),
+    )

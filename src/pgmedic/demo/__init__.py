@@ -1,0 +1,1 @@
+"""The embedded PostgreSQL and the simulated incident (demo, tests, benchmarks)."""

@@ -1,0 +1,1 @@
+"""Pure domain logic on Snapshots: no I/O, no psycopg, no Textual."""

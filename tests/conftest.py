@@ -1,0 +1,69 @@
+"""Shared fixtures: a real PostgreSQL for the whole run, real sessions, a poller.
+
+The server is the embedded one (``pgserver`` wheel; ``PGMEDIC_PG_BIN`` picks other
+binaries, e.g. /usr/lib/postgresql/15/bin) unless ``PGMEDIC_TEST_DSN`` names a superuser
+conninfo of another server. Tests use unique application names so they never count
+each other's sessions.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from pgmedic.demo.server import EmbeddedServer
+from pgtools import Sessions
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    where = os.environ.get("PGMEDIC_TEST_DSN") and "PGMEDIC_TEST_DSN" or (
+        "embedded (" + (os.environ.get("PGMEDIC_PG_BIN") or "pgserver wheel") + ")")
+    return f"pgmedic test server: {where}"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[EmbeddedServer | None]:
+    if os.environ.get("PGMEDIC_TEST_DSN"):
+        yield None
+        return
+    with EmbeddedServer(max_connections=200) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def dsn(pg_server: EmbeddedServer | None) -> str:
+    """A superuser conninfo of the test server; the run stops at once if it is unreachable."""
+    conninfo = os.environ.get("PGMEDIC_TEST_DSN") or (pg_server.dsn() if pg_server else "")
+    try:
+        with psycopg.connect(conninfo, connect_timeout=5) as conn:
+            version = conn.info.server_version
+    except psycopg.OperationalError as exc:
+        pytest.exit(f"test server unreachable: {exc}", returncode=3)
+    assert version >= 130000
+    return conninfo
+
+
+@pytest.fixture
+def unique_app() -> Callable[[str], str]:
+    """unique_app("checkout") -> 'checkout-3f9a1c' : names no other test uses."""
+    tag = uuid.uuid4().hex[:6]
+    return lambda base: f"{base}-{tag}"
+
+
+@pytest.fixture
+def sessions(dsn: str) -> Iterator[Sessions]:
+    s = Sessions(dsn)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def admin(dsn: str) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser session of the test's own, for setup and for looking from outside."""
+    with psycopg.connect(dsn, autocommit=True, application_name="pgmedic-tests-admin") as conn:
+        yield conn
