@@ -67,3 +67,15 @@ def admin(dsn: str) -> Iterator[psycopg.Connection[Any]]:
     """A superuser session of the test's own, for setup and for looking from outside."""
     with psycopg.connect(dsn, autocommit=True, application_name="pgmedic-tests-admin") as conn:
         yield conn
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Never touch the user's own config, timelines, audit log or webhook."""
+    base = tmp_path_factory.mktemp("pgmedic-home")
+    monkeypatch.setenv("PGMEDIC_STATE_DIR", str(base / "state"))
+    monkeypatch.setenv("PGMEDIC_CONFIG_DIR", str(base / "config"))
+    monkeypatch.delenv("PGMEDIC_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("PG_POOL_MAX_SIZE", raising=False)
+    yield

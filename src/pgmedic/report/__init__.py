@@ -1,0 +1,1 @@
+"""Incident summary and timeline -> Markdown, chat formats, JSON. Pure: no I/O."""
