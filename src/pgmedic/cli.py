@@ -50,7 +50,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def make_parser(command: str | None) -> ArgumentParser:
     if command is None:
-        from pgmedic.commands import tui as module
+        module = importlib.import_module("pgmedic.commands.tui")
 
         listing = "\n".join(f"  {name:<10} {desc}" for name, (_, desc) in COMMANDS.items())
         parser = ArgumentParser(

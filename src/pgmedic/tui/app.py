@@ -1,0 +1,281 @@
+"""pgmedic's Textual app: the live view of the slots and the runbook beside it.
+
+Keys (also in the footer, the help screen and the command palette):
+q quit · ? help · r refresh now · s sort · enter backends of the selected group ·
+k terminate the idle connections of the selected application · n / p next / previous step ·
+d mark step done · x skip step · a add a note · f deploy the fix (demo only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import deque
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.worker import Worker, WorkerState
+
+from pgmedic.errors import ConnectError, PgmedicError
+from pgmedic.pg.connection import Settings
+from pgmedic.render import age
+from pgmedic.report.timeline import OUTAGE, SNAPSHOT, STARTED
+from pgmedic.store import TimelineStore
+from pgmedic.triage.capacity import Saturation, saturation
+from pgmedic.tui.messages import RefreshFailed, SnapshotTaken
+from pgmedic.tui.screens.backends import BackendsScreen
+from pgmedic.tui.screens.help import HelpScreen
+from pgmedic.tui.session import LiveSession, Refreshed
+from pgmedic.tui.widgets.gauge import SaturationGauge
+from pgmedic.tui.widgets.groups import GroupsTable
+from pgmedic.untrusted import printable
+
+TREND_SAMPLES = 150
+
+
+class PgmedicApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "pgmedic"
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("k", "terminate", "Terminate idle…", id="terminate"),
+    ]
+
+    def __init__(
+        self,
+        session: LiveSession,
+        *,
+        refresh: float = 2.0,
+        read_only: bool = False,
+        timeline: TimelineStore | None = None,
+        demo: Any = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.refresh_interval = max(0.2, refresh)
+        self.read_only = read_only
+        self.timeline = timeline
+        self.demo = demo
+        self.last: Refreshed | None = None
+        self.last_ok_wall: float | None = None
+        self.trend: deque[float] = deque(maxlen=TREND_SAMPLES)
+        self.refreshes = 0
+        self._outage_started: float | None = None
+
+    # -- layout ----------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Static("pgmedic · connecting…", id="status")
+        yield SaturationGauge("", id="gauge")
+        yield Sparkline([], id="trend")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield GroupsTable(id="groups")
+                yield Static("", id="notices")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(GroupsTable).focus()
+        # the first data may already be here: paint it in the first frame
+        first = self.session.take_prefetched(timeout=0)
+        if first is not None:
+            self._apply(first)
+            self.set_timer(self.refresh_interval, self.refresh_data)
+        else:
+            self.refresh_data()
+        self.set_interval(1.0, self._tick_status)
+
+    # -- refresh loop: one at a time, the next scheduled after the previous ends --------
+    @work(thread=True, exclusive=True, group="refresh", exit_on_error=False)
+    def refresh_data(self) -> None:
+        try:
+            refreshed = self.session.refresh()
+        except PgmedicError as exc:
+            self.post_message(RefreshFailed(exc, self.session.backoff()))
+            return
+        self.post_message(SnapshotTaken(refreshed))
+
+    def _schedule(self, delay: float) -> None:
+        self.set_timer(delay, self.refresh_data)
+
+    @on(SnapshotTaken)
+    def _snapshot_taken(self, message: SnapshotTaken) -> None:
+        self._apply(message.refreshed)
+        self._schedule(self.refresh_interval)
+
+    @on(RefreshFailed)
+    def _refresh_failed(self, message: RefreshFailed) -> None:
+        err = message.error
+        lost = isinstance(err, ConnectError)
+        if isinstance(err, ConnectError) and self._outage_started is None:
+            self._outage_started = time.time()
+            self._record(OUTAGE, f"connection lost: {err.message}", reason=err.reason)
+        self._error = err.one_line()
+        self._retry_at = time.monotonic() + (message.retry_in if lost else self.refresh_interval)
+        self._render_status()
+        self._schedule(message.retry_in if lost else self.refresh_interval)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """One place for every worker failure: a notification, never a crash."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            err = event.worker.error
+            text = (err.one_line() if isinstance(err, PgmedicError)
+                    else f"{type(err).__name__}: {err}")
+            self.notify(text, severity="error", timeout=8)
+            if event.worker.group == "refresh":
+                self._schedule(self.refresh_interval)
+
+    def _apply(self, refreshed: Refreshed) -> None:
+        first = self.last is None
+        self.last = refreshed
+        self.last_ok_wall = time.time()
+        self.refreshes += 1
+        self._error = ""
+        snap = refreshed.snapshot
+        sat = saturation(snap)
+        if self._outage_started is not None:
+            down = time.time() - self._outage_started
+            self._outage_started = None
+            self._record(OUTAGE, f"reconnected after {down:.0f}s", seconds=round(down, 1))
+        if first:
+            s = snap.server
+            self._record(STARTED, f"pgmedic on PostgreSQL {s.version} at {s.host}:{s.port}/"
+                         f"{s.database} as {s.user}", host=s.host, port=s.port,
+                         database=s.database, user=s.user, version=s.version)
+            self._record(SNAPSHOT, f"{sat.used}/{sat.usable} usable slots in use",
+                         **_saturation_data(sat))
+        self.trend.append(float(sat.used))
+        self.query_one(SaturationGauge).show(sat)
+        self.query_one("#trend", Sparkline).data = list(self.trend)
+        self.query_one(GroupsTable).show(refreshed.groups)
+        self._render_notices(refreshed, sat)
+        self._render_status()
+
+    # -- status and notices ------------------------------------------------------------
+    _error = ""
+    _retry_at = 0.0
+
+    def _tick_status(self) -> None:
+        self._render_status()
+
+    def _render_status(self) -> None:
+        line = Text()
+        line.append("pgmedic ", style="bold")
+        if self.last is not None:
+            s = self.last.snapshot.server
+            line.append(f"· PostgreSQL {s.version} · ")
+            line.append(printable(f"{s.host}:{s.port}/{s.database} as {s.user}"))
+        else:
+            line.append("· " + printable(self.session.target))
+        if self._error:
+            stale = "" if self.last_ok_wall is None else (
+                f" · data STALE {age(time.time() - self.last_ok_wall)}")
+            retry = max(0.0, self._retry_at - time.monotonic())
+            line.append(stale, style="bold yellow")
+            line.append(f" · reconnecting in {retry:.0f}s: " if self._outage_started else " · ",
+                        style="yellow")
+            line.append(printable(self._error), style="red")
+        elif self.last is not None and self.last_ok_wall is not None:
+            line.append(f" · live · refreshed {age(time.time() - self.last_ok_wall)} ago "
+                        f"({self.last.took * 1000:.0f} ms)", style="green")
+        if self.read_only:
+            line.append(" · read-only", style="cyan")
+        self.query_one("#status", Static).update(line)
+
+    def _render_notices(self, refreshed: Refreshed, sat: Saturation) -> None:
+        snap = refreshed.snapshot
+        out = Text()
+        if sat.hidden:
+            out.append(f"⚠ {sat.hidden} connections of other roles are hidden from "
+                       f"{printable(snap.server.user)}: GRANT pg_monitor TO "
+                       f"{printable(snap.server.user)};\n", style="yellow")
+        if sat.superuser_sessions:
+            out.append(f"⚠ {sat.superuser_sessions} client sessions run as superuser: they "
+                       "can eat the reserved slots too.\n", style="yellow")
+        for lim in snap.limits:
+            if lim.current >= 0.8 * lim.limit:
+                out.append(f"⚠ {lim.kind} {printable(lim.name)}: {lim.current} of its "
+                           f"CONNECTION LIMIT {lim.limit}\n", style="yellow")
+        if snap.other_backends:
+            others = ", ".join(f"{n} {t}" for t, n in snap.other_backends.items())
+            out.append(f"not client sessions (own slots): {others}", style="dim")
+        self.query_one("#notices", Static).update(out)
+
+    def _record(self, kind: str, title: str, **data: Any) -> None:
+        if self.timeline is not None:
+            try:
+                self.timeline.add(kind, title, **data)
+            except OSError as exc:
+                self.notify(f"cannot write the incident timeline: {exc.strerror}",
+                            severity="warning")
+
+    # -- actions -----------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        self.refresh_data()
+
+    def action_help(self) -> None:
+        keys: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for binding in [*self.screen.active_bindings.values()]:
+            b = binding.binding
+            if b.key in seen or not b.id:  # only pgmedic's own keys, not cursor movement
+                continue
+            seen.add(b.key)
+            keys.append((b.key_display or self.get_key_display(b), b.description or b.action))
+        keys.append(("enter", "backends of the selected group (drill-down)"))
+        keys.append(("escape", "back / close / cancel"))
+        self.push_screen(HelpScreen(keys))
+
+    @on(DataTable.RowSelected, "#groups")
+    def _drill(self, event: DataTable.RowSelected) -> None:
+        picked = self.query_one(GroupsTable).selected()
+        if picked is not None:
+            self.push_screen(BackendsScreen(self.session, picked[0], picked[1]))
+
+    def action_terminate(self) -> None:
+        if self.read_only:
+            self.notify("read-only: termination is disabled", severity="warning")
+            return
+        self.notify("termination is not available yet", severity="warning")
+
+    def on_unmount(self) -> None:
+        self.session.close()
+
+
+def _saturation_data(sat: Saturation) -> dict[str, Any]:
+    return {"used": sat.used, "usable": sat.usable, "max_connections": sat.max_connections,
+            "superuser_reserved": sat.superuser_reserved, "reserved": sat.reserved,
+            "free": sat.free_ordinary, "level": sat.level}
+
+
+def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,
+             prefetch: bool = True) -> PgmedicApp:
+    """The app as the CLI, the demo and the tests build it."""
+    refresh = float(getattr(args, "refresh", 2.0) or 2.0)
+    settings = Settings(
+        connect_timeout=int(getattr(args, "connect_timeout", 5) or 5),
+        statement_timeout_ms=int(getattr(args, "statement_timeout", 5000) or 5000),
+    )
+    session = LiveSession(conninfo, settings)
+    if prefetch:
+        session.prefetch()
+    resume = getattr(args, "resume", False)
+    timeline = TimelineStore.latest() if resume else None
+    if timeline is None:
+        timeline = TimelineStore.new()
+    return PgmedicApp(session, refresh=refresh, read_only=bool(getattr(args, "read_only", False)),
+                      timeline=timeline, demo=demo)
+
+
+def run_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None) -> int:
+    app = make_app(conninfo, args, demo=demo)
+    result = app.run()
+    return int(result or 0)

@@ -1,0 +1,21 @@
+"""Past-tense messages that workers post back to the app."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from pgmedic.errors import PgmedicError
+from pgmedic.tui.session import Refreshed
+
+
+class SnapshotTaken(Message):
+    def __init__(self, refreshed: Refreshed) -> None:
+        super().__init__()
+        self.refreshed = refreshed
+
+
+class RefreshFailed(Message):
+    def __init__(self, error: PgmedicError, retry_in: float) -> None:
+        super().__init__()
+        self.error = error
+        self.retry_in = retry_in
