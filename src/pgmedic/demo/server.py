@@ -71,12 +71,14 @@ class EmbeddedServer:
         bin_dir: Path | None = None,
         settings: dict[str, str] | None = None,
         listen: Sequence[str] = ("127.0.0.1",),
+        hba: Sequence[str] = (),
     ) -> None:
         self.bin_dir = bin_dir or default_bin_dir()
         self.max_connections = max_connections
         self.superuser_reserved_connections = superuser_reserved_connections
         self.settings = dict(settings or {})
         self.listen = tuple(listen)
+        self.hba = tuple(hba)  # pg_hba.conf lines placed before the trust lines
         self.host = self.listen[0]
         self.port = 0
         self.base: Path | None = None
@@ -165,6 +167,7 @@ class EmbeddedServer:
         # trust on loopback: a throw-away cluster, never reachable from outside
         with open(self.pgdata / "pg_hba.conf", "w", encoding="utf-8") as fh:
             fh.write(
+                "".join(line + "\n" for line in self.hba) +
                 "local all all trust\n"
                 "host all all 127.0.0.0/8 trust\n"
                 "host all all ::1/128 trust\n"
