@@ -2,35 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from pgmedic.tui.app import PgmedicApp, make_app
-
-
-def tui_args(**kw: Any) -> argparse.Namespace:
-    base = {"refresh": 0.3, "connect_timeout": 5, "statement_timeout": 5000,
-            "read_only": False, "resume": False}
-    base.update(kw)
-    return argparse.Namespace(**base)
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "condition",
-                ) -> Any:
-    """Poll inside the app's event loop (the UI keeps running) until predicate() is truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.05)
+from tuitools import tui_args
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from conftest import until  # type: ignore[import-not-found]
 from textual.widgets import DataTable
 
 from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.backends import BackendsScreen
 from pgmedic.tui.widgets.groups import GroupsTable, row_key
 from pgtools import Sessions
+from tuitools import until
 
 
 def group_counts(app: PgmedicApp, name: str) -> dict[str, int]:

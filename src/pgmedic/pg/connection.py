@@ -156,10 +156,13 @@ def _full_error(msg: str, limit: str, target: str) -> ServerFullError:
         hint = ("that database's CONNECTION LIMIT is used up: connect to another database "
                 "(-d postgres) or as a superuser")
     elif limit == "reserved":
-        hint = ("the ordinary slots are full and the rest are reserved: connect as a superuser, or "
-                "on PostgreSQL 16+ as a member of pg_use_reserved_connections")
+        hint = ("the ordinary slots are full and the rest are reserved "
+                "(superuser_reserved_connections, 3 by default; on PostgreSQL 16+ also "
+                "reserved_connections): connect as a superuser, or on 16+ as a member of "
+                "pg_use_reserved_connections")
     else:
-        hint = ("every slot is taken, the reserved ones too: free one (stop a client, or "
+        hint = ("every slot is taken, the reserved ones too (even superusers are refused): "
+                "free one (stop a client, or "
                 "pg_terminate_backend from a session that is already in), or go through PgBouncer")
     return ServerFullError(
         f"{target} is full (SQLSTATE 53300: {msg})", hint, limit=limit
