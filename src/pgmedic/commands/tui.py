@@ -13,10 +13,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between refreshes (default 2)")
     parser.add_argument("--read-only", action="store_true",
                         help="disable every action that changes the server (termination)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the latest incident timeline instead of starting one")
 
 
 def run(args: argparse.Namespace) -> int:
     conninfo = conninfo_from_args(args)
+    # connect and take the first snapshot while Textual is still being imported
+    from pgmedic.pg.connection import Settings
+    from pgmedic.tui.session import LiveSession
+
+    session = LiveSession(conninfo, Settings(connect_timeout=max(1, args.connect_timeout),
+                                             statement_timeout_ms=max(1, args.statement_timeout)))
+    session.prefetch()
     from pgmedic.tui.app import run_app
 
-    return run_app(conninfo, args)
+    return int(run_app(conninfo, args, session=session))

@@ -9,6 +9,7 @@ d mark step done · x skip step · a add a note · f deploy the fix (demo only).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections import deque
 from typing import Any
@@ -36,6 +37,8 @@ from pgmedic.tui.widgets.groups import GroupsTable
 from pgmedic.untrusted import printable
 
 TREND_SAMPLES = 150
+#: connect errors that retrying cannot fix; a full or unreachable server is retried
+FATAL_AT_START = ("conninfo", "auth", "database")
 
 
 class PgmedicApp(App[int]):
@@ -69,6 +72,8 @@ class PgmedicApp(App[int]):
         self.trend: deque[float] = deque(maxlen=TREND_SAMPLES)
         self.refreshes = 0
         self._outage_started: float | None = None
+        self.fatal_error: str | None = None
+        self._schedule_first = True
 
     # -- layout ----------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -84,11 +89,16 @@ class PgmedicApp(App[int]):
     def on_mount(self) -> None:
         self.query_one(GroupsTable).focus()
         # the first data may already be here: paint it in the first frame
-        first = self.session.take_prefetched(timeout=0)
+        try:
+            first = self.session.take_prefetched(timeout=0)
+        except PgmedicError as exc:
+            self.post_message(RefreshFailed(exc, self.session.backoff()))
+            first = None
+            self._schedule_first = False
         if first is not None:
             self._apply(first)
             self.set_timer(self.refresh_interval, self.refresh_data)
-        else:
+        elif self._schedule_first:
             self.refresh_data()
         self.set_interval(1.0, self._tick_status)
 
@@ -113,6 +123,12 @@ class PgmedicApp(App[int]):
     @on(RefreshFailed)
     def _refresh_failed(self, message: RefreshFailed) -> None:
         err = message.error
+        if (self.last is None and isinstance(err, ConnectError)
+                and err.reason in FATAL_AT_START):
+            # nothing to retry: the user must fix the conninfo, password or database name
+            self.fatal_error = err.one_line()
+            self.exit(2)
+            return
         lost = isinstance(err, ConnectError)
         if isinstance(err, ConnectError) and self._outage_started is None:
             self._outage_started = time.time()
@@ -256,17 +272,22 @@ def _saturation_data(sat: Saturation) -> dict[str, Any]:
             "free": sat.free_ordinary, "level": sat.level}
 
 
-def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,
-             prefetch: bool = True) -> PgmedicApp:
-    """The app as the CLI, the demo and the tests build it."""
-    refresh = float(getattr(args, "refresh", 2.0) or 2.0)
+def session_from_args(conninfo: str, args: argparse.Namespace | None) -> LiveSession:
     settings = Settings(
         connect_timeout=int(getattr(args, "connect_timeout", 5) or 5),
         statement_timeout_ms=int(getattr(args, "statement_timeout", 5000) or 5000),
     )
-    session = LiveSession(conninfo, settings)
-    if prefetch:
-        session.prefetch()
+    return LiveSession(conninfo, settings)
+
+
+def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,
+             session: LiveSession | None = None, prefetch: bool = True) -> PgmedicApp:
+    """The app as the CLI, the demo and the tests build it."""
+    if session is None:
+        session = session_from_args(conninfo, args)
+        if prefetch:
+            session.prefetch()
+    refresh = float(getattr(args, "refresh", 2.0) or 2.0)
     resume = getattr(args, "resume", False)
     timeline = TimelineStore.latest() if resume else None
     if timeline is None:
@@ -275,7 +296,17 @@ def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any
                       timeline=timeline, demo=demo)
 
 
-def run_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None) -> int:
-    app = make_app(conninfo, args, demo=demo)
+def run_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,
+            session: LiveSession | None = None) -> int:
+    app = make_app(conninfo, args, demo=demo, session=session)
+    # a wrong password or database name is known before the screen is even drawn
+    try:
+        app.session.peek_prefetch_error(FATAL_AT_START)
+    except PgmedicError as exc:
+        print(f"pgmedic: {exc.one_line()}", file=sys.stderr)
+        return exc.exit_code
     result = app.run()
+    if app.fatal_error:
+        print(f"pgmedic: {app.fatal_error}", file=sys.stderr)
+        return 2
     return int(result or 0)

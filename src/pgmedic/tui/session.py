@@ -71,6 +71,20 @@ class LiveSession:
         self._prefetch = None
         return fut.result()
 
+    def peek_prefetch_error(self, reasons: tuple[str, ...], wait: float = 0.3) -> None:
+        """Raise the prefetch's error now if it already failed for one of ``reasons``."""
+        fut = self._prefetch
+        if fut is None:
+            return
+        try:
+            fut.exception(timeout=wait)
+        except TimeoutError:
+            return
+        exc = fut.exception()
+        if isinstance(exc, ConnectError) and exc.reason in reasons:
+            self._prefetch = None
+            raise exc
+
     def refresh(self) -> Refreshed:
         """One refresh; a prefetched result is used first. Raises PgmedicError subclasses."""
         first = self.take_prefetched(timeout=None if self._prefetch else 0)
