@@ -70,28 +70,56 @@ def make_parser(command: str | None) -> ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
     parser.add_argument("--help", action="help", help="show this help and exit")
+    parser.add_argument("--config", dest="config_path", metavar="PATH",
+                        help="config file (default: <config dir>/pgmedic/config.toml)")
     module.add_arguments(parser)
     parser.set_defaults(_run=module.run)
     return parser
 
 
-def _command_of(argv: Sequence[str]) -> str | None:
-    for arg in argv:
+#: options that may come before the command and take a value
+GLOBAL_VALUE_OPTIONS = ("--config",)
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str]]:
+    """('snapshot', rest) when a command name is the first positional argument."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return None, argv
+        if arg in GLOBAL_VALUE_OPTIONS:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
         if arg in COMMANDS:
-            return arg
-        if not arg.startswith("-"):
-            return None  # a positional conninfo: the TUI
-        if arg in ("--", ):
-            return None
-    return None
+            return arg, argv[:i] + argv[i + 1:]
+        return None, argv
+    return None, argv
+
+
+#: built-in defaults for settings the config file may also give (flags default to None)
+DEFAULTS = {"refresh": 2.0, "read_only": False, "connect_timeout": 5, "statement_timeout": 5000}
+
+
+def _apply_defaults(args: argparse.Namespace) -> None:
+    for name, value in DEFAULTS.items():
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    command = _command_of(args_in[:1]) if args_in else None
+    command, rest = _split_command(args_in)
     try:
         parser = make_parser(command)
-        args = parser.parse_args(args_in[1:] if command else args_in)
+        args = parser.parse_args(rest)
+        from pgmedic.config import apply_config, load_config
+
+        apply_config(args, load_config(args.config_path))
+        _apply_defaults(args)
         return int(args._run(args))
     except PgmedicError as exc:
         print(f"pgmedic: {exc.one_line()}", file=sys.stderr)

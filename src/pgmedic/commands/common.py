@@ -20,9 +20,9 @@ def add_connection_arguments(parser: argparse.ArgumentParser, *, positional: boo
     group.add_argument("-p", "--port", help="server port")
     group.add_argument("-U", "--username", dest="user", help="database role to connect as")
     group.add_argument("-d", "--dbname", help="database name")
-    group.add_argument("--connect-timeout", type=int, default=5, metavar="S",
+    group.add_argument("--connect-timeout", type=int, default=None, metavar="S",
                        help="seconds to wait for the server (default 5)")
-    group.add_argument("--statement-timeout", type=int, default=5000, metavar="MS",
+    group.add_argument("--statement-timeout", type=int, default=None, metavar="MS",
                        help="bound on each of pgmedic's own queries (default 5000 ms)")
 
 

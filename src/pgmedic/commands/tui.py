@@ -9,9 +9,9 @@ from pgmedic.commands.common import add_connection_arguments, conninfo_from_args
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_connection_arguments(parser)
-    parser.add_argument("--refresh", type=float, default=2.0, metavar="S",
+    parser.add_argument("--refresh", type=float, default=None, metavar="S",
                         help="seconds between refreshes (default 2)")
-    parser.add_argument("--read-only", action="store_true",
+    parser.add_argument("--read-only", action="store_true", default=None,
                         help="disable every action that changes the server (termination)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the latest incident timeline instead of starting one")
