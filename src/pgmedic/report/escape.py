@@ -8,7 +8,7 @@ line and can never start a quote, heading or list. Then, per format:
   ``<!here>``, ``<@U123>`` and ``<http://x|label>`` links are inert). mrkdwn has no escape
   character, so ``*`` ``_`` ``~`` and the backtick are fenced by zero-width spaces (U+200B) on
   both sides: no longer adjacent to a word, they cannot open or close a span, and they still
-  read as themselves.
+  read as themselves. A zero-width space after ``@`` too (``@here`` with ``link_names``).
 - **Mattermost** (Markdown, plus Slack's ``<!channel>`` translation): entities for ``&<>``,
   a backslash before every Markdown punctuation character, and a zero-width space after every
   ``@`` (``@channel``, ``@all``, ``@here`` and ``@user`` would notify).
@@ -57,7 +57,7 @@ def _break_mentions(text: str) -> str:
 
 def slack(text: str | None) -> str:
     """Untrusted text for Slack mrkdwn (and for Slack plain_text: it is harmless there)."""
-    return _fence(_entities(printable(text)), _FENCED)
+    return _break_mentions(_fence(_entities(printable(text)), _FENCED))
 
 
 def slack_plain(text: str | None) -> str:
@@ -103,15 +103,13 @@ def truncate(text: str, limit: int, marker: str = TRUNCATED) -> str:
     """
     if len(text) <= limit:
         return text
-    room = max(0, limit - len(marker) - 1)
+    room = max(0, limit - len(marker) - 2)
     cut = text[:room]
+    if text[room:room + 1] == ZWSP:
+        cut += ZWSP  # the closing fence of a fenced character at the cut
     cut = _PARTIAL_ENTITY.sub("", cut)
     while cut.endswith("\\"):
         # an odd run of backslashes would escape what follows: drop them all
         cut = cut[:-1]
-    if cut.endswith(ZWSP) and len(cut) >= 2 and cut[-2] in _FENCED_TEAMS:
-        pass  # a complete fence
-    elif len(cut) >= 2 and cut[-2] == ZWSP and cut[-1] in _FENCED_TEAMS:
-        cut = cut[:-2]  # "ZWSP*" without its closing fence
-    out = (cut.rstrip() + " " + marker) if cut.strip() else marker
-    return out[:limit] if len(out) > limit else out
+    out = (cut.rstrip() + " " + marker) if cut.replace(ZWSP, "").strip() else marker
+    return out if len(out) <= limit else marker[:limit]
