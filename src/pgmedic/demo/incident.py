@@ -151,7 +151,7 @@ class _Child:
                "--replica", str(replica), "--mode", mode, "--source-addr", addr,
                "--server-host", server.host, "--server-port", str(server.port),
                "--user", SERVICE_ROLE, "--dbname", DBNAME, "--pool-max", str(plan.pool_max),
-               "--workers", str(plan.workers)]
+               "--workers", str(plan.workers), "--active", str(incident.reporting_active)]
         env = dict(os.environ)
         env.pop("PG_POOL_MAX_SIZE", None)
         if mode == "shared":
@@ -294,9 +294,13 @@ class Incident:
         return False
 
     def wait_saturated(self, timeout: float = 30.0, headroom: int = 0) -> bool:
-        """Wait until the services hold every slot ordinary roles can get (minus headroom)."""
+        """Wait until every slot ordinary roles can get is taken (minus headroom).
+
+        Every client backend counts (the operator's too): a slot is a slot.
+        """
         limit = self.usable_slots - headroom
-        return self._wait(lambda: sum(self.connections_by_service().values()) >= limit,
+        # + 1: the short connection that looks is one of them
+        return self._wait(lambda: sum(self.connections_by_service().values()) + 1 >= limit,
                           time.monotonic() + timeout, 0.2)
 
     def _create_roles(self, major: int) -> None:

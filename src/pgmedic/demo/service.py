@@ -253,6 +253,19 @@ async def checker(client: Client, every: float, kind: str, what: str) -> None:
             EMITTER.emit(kind, f"{what} failed: {server_message(exc)}")
 
 
+async def dependency_checker(ctx: Context, every: float) -> None:
+    """Can a new client get in? Connects afresh, as the orchestrator's probe would."""
+    while True:
+        await asyncio.sleep(every * random.uniform(0.8, 1.2))
+        try:
+            conn = await CountingConnection.connect(ctx.conninfo, autocommit=True)
+        except psycopg.Error as exc:
+            EMITTER.emit("dependency_check_failed",
+                         f"dependency_check_failed: database: {server_message(exc)}")
+            continue
+        await conn.close()
+
+
 async def worker(client: Client, n: int) -> None:
     """Mostly idle; now and then a short query, sometimes a slower one (state 'active')."""
     while True:
@@ -288,9 +301,11 @@ async def run_app_service(ctx: Context, make: Callable[[Context, str], Client]) 
     workers = [make(ctx, f"worker-{i}") for i in range(ctx.args.workers)]
     for client in (health, dependency, *workers):
         await client.start()
+        # components start one after the other: each pool is a burst of connections
+        await asyncio.sleep(ctx.args.stagger)
     jobs: list[Awaitable[None]] = [
         checker(health, 2.0, "health_check_failed", "health check"),
-        checker(dependency, 5.0, "dependency_check_failed", "dependency_check"),
+        dependency_checker(ctx, 3.0),
         maintenance(ctx),
     ]
     jobs += [worker(client, i) for i, client in enumerate(workers)]
@@ -395,6 +410,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--pool-max", type=int, default=10)
     p.add_argument("--workers", type=int, default=6)
     p.add_argument("--active", type=int, default=2)
+    p.add_argument("--stagger", type=float, default=0.3,
+                   help="seconds between the start of two components (pools)")
     return p.parse_args(argv)
 
 
