@@ -164,12 +164,12 @@ def action_terminate(snapshot: Snapshot, params: Mapping[str, Param],
     cands = [b for b in snapshot.backends if b.application_name in svc.applications
              and b.state == "idle" and not b.superuser
              and b.state_change is not None and b.state_change <= cut]
-    apps = sorted({b.application_name for b in cands})
+    apps = sorted({b.application_name for b in cands} or svc.applications)
     findings.update(service=off.service, candidates=len(cands), applications=apps[:20])
     app_args = " ".join(f"--app {app}" for app in apps[:3]) + (" ..." if len(apps) > 3 else "")
     return CheckResult(
         UNKNOWN,
-        f"interactive: run in the TUI or `pgmedic terminate {app_args or '--app NAME'}`; "
+        f"interactive: run in the TUI or `pgmedic terminate {app_args} --idle-for {older:g}s`; "
         f"{len(cands)} idle connections of {_name(off.service)} older than {older:g}s would be "
         "terminated (pools refill: mitigation, not the fix)",
         findings, interactive=True)

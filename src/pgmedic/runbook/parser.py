@@ -278,7 +278,7 @@ def parse_runbook(text: str, source: str = "<string>",
     finish()
 
     if not steps and not problems:
-        problems.append(Problem(source, max(1, body_start), "no steps (`## ` headings)"))
+        problems.append(Problem(source, body_start + 1, "no steps (`## ` headings)"))
     seen: dict[str, int] = {}
     for st in steps:
         if st.id in seen:
