@@ -77,8 +77,8 @@ def parse_config(text: str, source: str) -> dict[str, Any]:
         msg = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", str(exc))
         raise InputError(f"{where}: invalid TOML: {msg}") from None
     out: dict[str, Any] = {}
-    for key, value in raw.items():
-        value = cast(Any, value)
+    for key, raw_value in raw.items():
+        value: Any = raw_value
         if key not in _TYPES:
             close = difflib.get_close_matches(key, list(_TYPES), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
@@ -87,9 +87,10 @@ def parse_config(text: str, source: str) -> dict[str, Any]:
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             wanted = " or ".join(t.__name__ for t in types)
             raise InputError(f"{source}:{_line_of(text, key)}: '{key}' must be {wanted}")
-        if key in ("refresh", "pool_max", "connect_timeout", "statement_timeout") and value <= 0:
+        number = cast(float, value)
+        if key in ("refresh", "pool_max", "connect_timeout", "statement_timeout") and number <= 0:
             raise InputError(f"{source}:{_line_of(text, key)}: '{key}' must be positive")
-        out[key] = float(value) if key == "refresh" else (
+        out[key] = float(number) if key == "refresh" else (
             str(value) if key == "headroom" else value)
     return out
 

@@ -13,6 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds between refreshes (default 2)")
     parser.add_argument("--read-only", action="store_true", default=None,
                         help="disable every action that changes the server (termination)")
+    parser.add_argument("--runbook", metavar="NAME|PATH", default=None,
+                        help="the runbook to walk (default pool-exhaustion; see `pgmedic runbook`)")
+    parser.add_argument("--pool-max", type=int, default=None, metavar="N",
+                        help="the services' configured pool maximum (else PG_POOL_MAX_SIZE)")
+    parser.add_argument("--services", metavar="FILE", default=None,
+                        help="services manifest (TOML) for the pools and budget steps")
     parser.add_argument("--resume", action="store_true",
                         help="continue the latest incident timeline instead of starting one")
 

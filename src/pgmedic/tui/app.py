@@ -9,6 +9,7 @@ d mark step done · x skip step · a add a note · f deploy the fix (demo only).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import deque
@@ -16,24 +17,28 @@ from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Sparkline, Static
 from textual.worker import Worker, WorkerState
 
-from pgmedic.errors import ConnectError, PgmedicError
+from pgmedic.errors import ConnectError, InputError, PgmedicError
 from pgmedic.pg.connection import Settings
 from pgmedic.render import age
 from pgmedic.report.timeline import OUTAGE, SNAPSHOT, STARTED
+from pgmedic.runbook import Context, Runbook
+from pgmedic.runbook_files import load_runbook
 from pgmedic.store import TimelineStore
 from pgmedic.triage.capacity import Saturation, saturation
+from pgmedic.tui.flows import Evaluation, FlowsApp, evaluate
 from pgmedic.tui.messages import RefreshFailed, SnapshotTaken
 from pgmedic.tui.screens.backends import BackendsScreen
 from pgmedic.tui.screens.help import HelpScreen
 from pgmedic.tui.session import LiveSession, Refreshed
 from pgmedic.tui.widgets.gauge import SaturationGauge
 from pgmedic.tui.widgets.groups import GroupsTable
+from pgmedic.tui.widgets.runbook import RunbookPanel
 from pgmedic.untrusted import printable
 
 TREND_SAMPLES = 150
@@ -41,7 +46,7 @@ TREND_SAMPLES = 150
 FATAL_AT_START = ("conninfo", "auth", "database")
 
 
-class PgmedicApp(App[int]):
+class PgmedicApp(FlowsApp):
     CSS_PATH = "app.tcss"
     TITLE = "pgmedic"
 
@@ -60,8 +65,14 @@ class PgmedicApp(App[int]):
         read_only: bool = False,
         timeline: TimelineStore | None = None,
         demo: Any = None,
+        runbook: Runbook,
+        context: Context | None = None,
     ) -> None:
         super().__init__()
+        self.runbook = runbook
+        self.context = context or Context(interactive=True)
+        self.last_snapshot = None
+        self.evaluation = None
         self.session = session
         self.refresh_interval = max(0.2, refresh)
         self.read_only = read_only
@@ -84,6 +95,7 @@ class PgmedicApp(App[int]):
             with Vertical(id="left"):
                 yield GroupsTable(id="groups")
                 yield Static("", id="notices")
+            yield RunbookPanel(self.runbook, id="runbook")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -91,12 +103,15 @@ class PgmedicApp(App[int]):
         # the first data may already be here: paint it in the first frame
         try:
             first = self.session.take_prefetched(timeout=0)
+            if first is not None:
+                self._first_evaluation = evaluate(self.runbook, first.snapshot, self.context,
+                                                  self.session, 0)
         except PgmedicError as exc:
             self.post_message(RefreshFailed(exc, self.session.backoff()))
             first = None
             self._schedule_first = False
         if first is not None:
-            self._apply(first)
+            self._apply(first, self._first_evaluation)
             self.set_timer(self.refresh_interval, self.refresh_data)
         elif self._schedule_first:
             self.refresh_data()
@@ -110,14 +125,25 @@ class PgmedicApp(App[int]):
         except PgmedicError as exc:
             self.post_message(RefreshFailed(exc, self.session.backoff()))
             return
-        self.post_message(SnapshotTaken(refreshed))
+        evaluation = evaluate(self.runbook, refreshed.snapshot, self.context, self.session,
+                              self._step_index)
+        self.post_message(SnapshotTaken(refreshed, evaluation))
 
     def _schedule(self, delay: float) -> None:
         self.set_timer(delay, self.refresh_data)
 
+    _first_evaluation: Evaluation | None = None
+
+    @property
+    def _step_index(self) -> int:
+        try:
+            return self.query_one(RunbookPanel).index
+        except Exception:  # noqa: BLE001 - before mount, or while shutting down
+            return 0
+
     @on(SnapshotTaken)
     def _snapshot_taken(self, message: SnapshotTaken) -> None:
-        self._apply(message.refreshed)
+        self._apply(message.refreshed, message.evaluation)
         self._schedule(self.refresh_interval)
 
     @on(RefreshFailed)
@@ -149,9 +175,10 @@ class PgmedicApp(App[int]):
             if event.worker.group == "refresh":
                 self._schedule(self.refresh_interval)
 
-    def _apply(self, refreshed: Refreshed) -> None:
+    def _apply(self, refreshed: Refreshed, evaluation: Evaluation | None) -> None:
         first = self.last is None
         self.last = refreshed
+        self.last_snapshot = refreshed.snapshot
         self.last_ok_wall = time.time()
         self.refreshes += 1
         self._error = ""
@@ -171,7 +198,13 @@ class PgmedicApp(App[int]):
         self.trend.append(float(sat.used))
         self.query_one(SaturationGauge).show(sat)
         self.query_one("#trend", Sparkline).data = list(self.trend)
-        self.query_one(GroupsTable).show(refreshed.groups)
+        table = self.query_one(GroupsTable)
+        if evaluation is not None:
+            self.evaluation = evaluation
+            table.highlight = set(evaluation.offender_apps)
+            self.query_one(RunbookPanel).show_results(evaluation.results)
+            self.record_findings(evaluation)
+        table.show(refreshed.groups)
         self._render_notices(refreshed, sat)
         self._render_status()
 
@@ -256,11 +289,8 @@ class PgmedicApp(App[int]):
         if picked is not None:
             self.push_screen(BackendsScreen(self.session, picked[0], picked[1]))
 
-    def action_terminate(self) -> None:
-        if self.read_only:
-            self.notify("read-only: termination is disabled", severity="warning")
-            return
-        self.notify("termination is not available yet", severity="warning")
+    def refresh_now(self) -> None:
+        self.refresh_data()
 
     def on_unmount(self) -> None:
         self.session.close()
@@ -288,12 +318,34 @@ def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any
         if prefetch:
             session.prefetch()
     refresh = float(getattr(args, "refresh", 2.0) or 2.0)
+    runbook = load_runbook(getattr(args, "runbook", None) or "pool-exhaustion")
+    context = runbook_context(args)
     resume = getattr(args, "resume", False)
     timeline = TimelineStore.latest() if resume else None
     if timeline is None:
         timeline = TimelineStore.new()
     return PgmedicApp(session, refresh=refresh, read_only=bool(getattr(args, "read_only", False)),
-                      timeline=timeline, demo=demo)
+                      timeline=timeline, demo=demo, runbook=runbook, context=context)
+
+
+def runbook_context(args: argparse.Namespace | None) -> Context:
+    """--pool-max, PG_POOL_MAX_SIZE and the services manifest, as the checks want them."""
+    from pgmedic.runbook import context_from
+
+    context = context_from(os.environ, pool_max=getattr(args, "pool_max", None),
+                           interactive=True)
+    manifest = getattr(args, "services", None)
+    if manifest:
+        from pgmedic.runbook.checks_budget import context_with_manifest
+
+        path = os.path.expanduser(str(manifest))
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read the services manifest {path}: {exc.strerror}") from None
+        context = context_with_manifest(context, text, path)
+    return context
 
 
 def run_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 
 from pgmedic.errors import PgmedicError
 from pgmedic.tui.session import Refreshed
 
+if TYPE_CHECKING:
+    from pgmedic.tui.flows import Evaluation
+
 
 class SnapshotTaken(Message):
-    def __init__(self, refreshed: Refreshed) -> None:
+    def __init__(self, refreshed: Refreshed, evaluation: Evaluation | None = None) -> None:
         super().__init__()
         self.refreshed = refreshed
+        self.evaluation = evaluation
 
 
 class RefreshFailed(Message):

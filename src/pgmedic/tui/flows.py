@@ -1,0 +1,225 @@
+"""What the engineer does from the TUI besides looking: walk the runbook, terminate, note,
+budget what-ifs, share, and (in the demo) deploy the fix.
+
+:class:`FlowsApp` is the base of :class:`pgmedic.tui.app.PgmedicApp`; database and HTTP
+work runs in thread workers, results come back with ``call_from_thread``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+
+from pgmedic.errors import PgmedicError
+from pgmedic.model import Snapshot
+from pgmedic.report.timeline import ACTION, NOTE, STEP
+from pgmedic.runbook import CheckResult, Context, Runbook, SqlResult, analyse, run_check
+from pgmedic.runbook.engine import record_result
+from pgmedic.store import TimelineStore
+from pgmedic.triage.targets import IDLE, TargetSpec, timeline_entry
+from pgmedic.tui.screens.note import NoteScreen
+from pgmedic.tui.session import LiveSession
+from pgmedic.tui.widgets.groups import GroupsTable
+from pgmedic.tui.widgets.runbook import RunbookPanel
+
+#: states the terminate key may target when a group of that state is selected
+TERMINABLE = ("idle", "idle in transaction", "idle in transaction (aborted)")
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The runbook's verdicts on one snapshot, computed in the refresh worker."""
+
+    results: dict[str, CheckResult]
+    offender_service: str | None
+    offender_apps: frozenset[str]
+
+
+def evaluate(runbook: Runbook, snapshot: Snapshot, context: Context, session: LiveSession,
+             current_step: int) -> Evaluation:
+    """Every step's check on ``snapshot`` (pure), the current SQL step's rows (one query)."""
+    step = runbook.steps[current_step] if runbook.steps else None
+    if step is not None and step.block is not None and step.block.kind == "sql" and step.block.sql:
+        try:
+            rows = session.conn.fetch(step.block.sql)
+            cols = tuple(f"col{i}" for i in range(len(rows[0]))) if rows else ()
+            got = SqlResult(columns=cols, rows=tuple(tuple(r) for r in rows))
+        except PgmedicError as exc:
+            got = SqlResult(columns=(), rows=(), error=exc.message)
+        context = replace(context, sql_results={**context.sql_results, step.id: got})
+    results = {s.id: run_check(s, snapshot, context) for s in runbook.steps}
+    analysis = analyse(snapshot, context)
+    offender = analysis.offender
+    apps: frozenset[str] = frozenset()
+    if offender is not None:
+        for svc in analysis.services:
+            if svc.name == offender.service:
+                apps = frozenset(svc.applications)
+    return Evaluation(results, offender.service if offender else None, apps)
+
+
+class FlowsApp(App[int]):
+    BINDINGS = [
+        Binding("n", "step(1)", "Next step", id="next_step"),
+        Binding("p", "step(-1)", "Prev step", id="prev_step"),
+        Binding("d", "mark('done')", "Done", id="step_done"),
+        Binding("x", "mark('skipped')", "Skip", id="step_skip"),
+        Binding("a", "note", "Note", id="note"),
+        Binding("g", "run_step", "Run step", id="run_step"),
+    ]
+
+    # provided by PgmedicApp
+    session: LiveSession
+    timeline: TimelineStore | None
+    read_only: bool
+    runbook: Runbook
+    context: Context
+    refresh_interval: float
+    last_snapshot: Snapshot | None
+    evaluation: Evaluation | None
+
+    def _record(self, kind: str, title: str, **data: Any) -> None:
+        raise NotImplementedError
+
+    @property
+    def panel(self) -> RunbookPanel:
+        return self.query_one(RunbookPanel)
+
+    # -- runbook -----------------------------------------------------------------------
+    _recorded: dict[str, str]
+
+    def record_findings(self, evaluation: Evaluation) -> None:
+        """Put a step's verdict on the timeline when it is new or changed (not every refresh)."""
+        if not hasattr(self, "_recorded"):
+            self._recorded = {}
+        for step in self.runbook.steps:
+            result = evaluation.results.get(step.id)
+            if result is None or result.interactive:
+                continue
+            key = f"{result.verdict}|{result.summary}"
+            if self._recorded.get(step.id) == key:
+                continue
+            if step.id in self._recorded and self._recorded[step.id].split("|")[0] == (
+                    result.verdict):
+                continue  # same verdict, numbers moved: not worth a new line
+            self._recorded[step.id] = key
+            if self.timeline is not None:
+                try:
+                    record_result(self.timeline, step, result, self.runbook.id)
+                except OSError:
+                    pass
+
+    def action_step(self, delta: int) -> None:
+        self.panel.go(delta)
+        self.on_step_changed()
+
+    def on_step_changed(self) -> None:
+        """Hook: the app mounts the budget calculator on the budget step."""
+
+    def action_mark(self, how: str) -> None:
+        step = self.panel.mark(how)
+        self._record(STEP, f"step {step.title}: {how}", step_id=step.id, status=how)
+        if how in ("done", "skipped") and self.panel.index < len(self.runbook.steps) - 1:
+            self.action_step(1)
+
+    def action_note(self) -> None:
+        def saved(text: str | None) -> None:
+            if text:
+                self._record(NOTE, text, text=text)
+                self.notify("note added to the incident timeline", timeout=3)
+        self.push_screen(NoteScreen(), callback=saved)
+
+    def action_run_step(self) -> None:
+        check = self.panel.step.check
+        if check == "terminate":
+            self.terminate_offender()
+        elif check == "share":
+            self.action_share()
+        elif check == "budget":
+            self.focus_budget()
+        else:
+            self.notify("this step has nothing to run: read it, then d (done) or n (next)",
+                        timeout=4)
+
+    def focus_budget(self) -> None:
+        """Hook: the app focuses the calculator."""
+
+    def action_share(self) -> None:
+        """Hook: the app opens the share preview."""
+
+    # -- terminate ---------------------------------------------------------------------
+    def action_terminate(self) -> None:
+        """k: the idle sessions of the selected application (the group's state if idle-ish)."""
+        picked = self.query_one(GroupsTable).selected()
+        if picked is None:
+            self.notify("select an application first", severity="warning")
+            return
+        app_name, state = picked
+        states = (state,) if state in TERMINABLE else (IDLE,)
+        self.start_termination(TargetSpec(applications=(app_name,), states=states))
+
+    def terminate_offender(self) -> None:
+        ev = self.evaluation
+        if ev is None or ev.offender_service is None:
+            self.notify("no offending service found yet: select an application and press k",
+                        severity="warning")
+            return
+        params = self.panel.step.block.params if self.panel.step.block else {}
+        idle_for = float(params.get("idle_older_than", 0) or 0)
+        self.start_termination(TargetSpec(applications=tuple(sorted(ev.offender_apps)),
+                                          states=(IDLE,), idle_for_s=idle_for))
+
+    def start_termination(self, spec: TargetSpec) -> None:
+        if self.read_only:
+            self.notify("read-only: termination is disabled (started with --read-only)",
+                        severity="warning")
+            return
+        self._preview(spec)
+
+    @work(thread=True, exclusive=True, group="action", exit_on_error=False)
+    def _preview(self, spec: TargetSpec) -> None:
+        from pgmedic.pg.actions import preview
+
+        got = preview(self.session.conn, spec)
+        self.call_from_thread(self._confirm, got)
+
+    def _confirm(self, got: Any) -> None:
+        from pgmedic.tui.screens.terminate import TerminateConfirm
+
+        if not got.targets:
+            skipped = f" ({len(got.skipped)} skipped: not yours to signal)" if got.skipped else ""
+            self.notify(f"nothing to terminate: no {got.spec.describe()}{skipped}", timeout=6)
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._terminate(got)
+        self.push_screen(TerminateConfirm(got), callback=confirmed)
+
+    @work(thread=True, exclusive=True, group="action", exit_on_error=False)
+    def _terminate(self, got: Any) -> None:
+        from pgmedic.pg.actions import terminate, verify
+
+        outcome = terminate(self.session.conn, got, read_only=self.read_only)
+        self.call_from_thread(self.notify, f"terminated {len(outcome.terminated)} backends; "
+                              "checking the slots came back…", timeout=4)
+        verification = verify(self.session.conn, outcome, wait_s=self.refresh_interval)
+        self.call_from_thread(self._terminated, outcome, verification)
+
+    def _terminated(self, outcome: Any, verification: Any) -> None:
+        title, data = timeline_entry(outcome, verification)
+        self._record(ACTION, title, **data)
+        self.notify(f"{title}. {verification.advice}\naudit log: {outcome.audit_log}",
+                    timeout=12)
+        self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Hook: the app refreshes at once."""
+
+    @on(GroupsTable.RowHighlighted)
+    def _noop(self) -> None:
+        """Row highlight needs no action; selection (enter) drills down."""
