@@ -117,3 +117,15 @@ def test_advice_says_mitigation_and_the_fix() -> None:
     text = v.advice()
     assert "10 slots freed" in text and "reopened 8" in text
     assert "mitigation" in text and "one shared pool per process" in text
+
+
+def test_targets_is_pure() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, pgmedic.triage.targets; "
+            "bad = [m for m in ('psycopg', 'textual', 'httpx') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
