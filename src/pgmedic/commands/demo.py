@@ -27,7 +27,7 @@ EXAMPLES = """\
 examples:
   pgmedic demo                         the incident, then the TUI on it (f deploys the fix)
   pgmedic demo --headless              print the connection string, run until Ctrl-C/SIGTERM
-  psql "$(pgmedic demo --headless | head -1)"   ... or point any tool at it
+  psql postgresql://triage@127.0.0.1:PORT/app   (in another terminal: the printed line)
   pgmedic demo --max-connections 50    a smaller server, the same bug
 """
 

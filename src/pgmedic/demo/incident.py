@@ -31,6 +31,7 @@ seconds) from a worker thread.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -156,6 +157,7 @@ class _Child:
         env.pop("PG_POOL_MAX_SIZE", None)
         if mode == "shared":
             env["PG_POOL_MAX_SIZE"] = str(plan.pool_max)
+        self._log_path = log_path
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, env=env,
@@ -258,6 +260,9 @@ class Incident:
         launched; :meth:`wait_saturated` waits for the slots to run out.
         """
         self.started_at = time.time()
+        if importlib.util.find_spec("psycopg_pool") is None:
+            raise PgmedicError("the demo's services need psycopg_pool",
+                               "install it with: pip install 'pgmedic[demo]'")
         major = server_major(self.bin_dir)
         settings: dict[str, str] = {}
         if major >= 16 and self.reserved_connections > 0:
@@ -277,14 +282,32 @@ class Incident:
                 for replica in range(1, plan.replicas + 1):
                     self._spawn(plan, replica, plan.mode)
             # the healthy services get their connections first, as they had before the deploy
-            self._wait(lambda: self.connections_by_service().get(BILLING, 0)
-                       >= self.billing.wanted, deadline)
+            if not self._wait(lambda: self.connections_by_service().get(BILLING, 0)
+                              >= self.billing.wanted or self._dead_child() is not None,
+                              deadline) or self._dead_child() is not None:
+                raise PgmedicError(f"the demo's services did not start: {self._why()}")
             for replica in range(1, self.checkout.replicas + 1):
                 self._spawn(self.checkout, replica, self.checkout.mode)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _dead_child(self) -> _Child | None:
+        with self._lock:
+            return next((c for c in self._children if not c.alive()), None)
+
+    def _why(self) -> str:
+        child = self._dead_child()
+        if child is None:
+            return "billing-worker got no connections in time"
+        child._log.flush()
+        try:
+            text = child._log_path.read_text(errors="replace").strip()
+        except OSError:
+            text = ""
+        last = text.splitlines()[-1] if text else f"exit code {child.proc.poll()}"
+        return f"{child.plan.name} replica {child.replica}: {last}"
 
     def _wait(self, predicate: Any, deadline: float, interval: float = 0.1) -> bool:
         while time.monotonic() < deadline:
