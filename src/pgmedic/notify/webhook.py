@@ -288,6 +288,9 @@ def deliver(url: str, payload: Mapping[str, Any], *, policy: RetryPolicy | None 
                 last = f"no complete answer within {policy.timeout:g} s"
             except httpx.HTTPError as exc:
                 last = _describe(exc, policy)
+            except (httpx.InvalidURL, ValueError, UnicodeError):
+                raise DeliveryError(f"{where}: the webhook URL is malformed",
+                                    "check the webhook URL", attempts=attempt) from None
             else:
                 if 200 <= status < 300:
                     return Delivery(status=status, attempts=attempt, destination=where)
