@@ -79,3 +79,14 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory,
     monkeypatch.delenv("PGMEDIC_WEBHOOK_URL", raising=False)
     monkeypatch.delenv("PG_POOL_MAX_SIZE", raising=False)
     yield
+
+
+@pytest.fixture(scope="session")
+def app_dsn(dsn: str) -> str:
+    """A conninfo for an ordinary (non-superuser) role, as services connect in real life."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'pgmedic_test_app'"
+                              ).fetchone()
+        if not exists:
+            conn.execute("CREATE ROLE pgmedic_test_app LOGIN")
+    return psycopg.conninfo.make_conninfo(dsn, user="pgmedic_test_app")

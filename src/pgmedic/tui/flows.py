@@ -13,6 +13,7 @@ from typing import Any
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from pgmedic.errors import PgmedicError
 from pgmedic.model import Snapshot
@@ -25,6 +26,13 @@ from pgmedic.tui.screens.note import NoteScreen
 from pgmedic.tui.session import LiveSession
 from pgmedic.tui.widgets.groups import GroupsTable
 from pgmedic.tui.widgets.runbook import RunbookPanel
+from pgmedic.untrusted import printable
+
+SKIP_WHY = {
+    "superuser": "superuser sessions (pgmedic terminate --include-superusers, as a superuser)",
+    "denied": "not yours to signal (GRANT pg_signal_backend)",
+    "hidden": "hidden from you (GRANT pg_read_all_stats)",
+}
 
 #: states the terminate key may target when a group of that state is selected
 TERMINABLE = ("idle", "idle in transaction", "idle in transaction (aborted)")
@@ -84,6 +92,12 @@ class FlowsApp(App[int]):
 
     def _record(self, kind: str, title: str, **data: Any) -> None:
         raise NotImplementedError
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications carry application names: never markup, control characters shown."""
+        safe = "\n".join(printable(line) for line in message.split("\n"))
+        super().notify(safe, title=title, severity=severity, timeout=timeout, markup=markup)
 
     @property
     def panel(self) -> RunbookPanel:
@@ -191,8 +205,12 @@ class FlowsApp(App[int]):
         from pgmedic.tui.screens.terminate import TerminateConfirm
 
         if not got.targets:
-            skipped = f" ({len(got.skipped)} skipped: not yours to signal)" if got.skipped else ""
-            self.notify(f"nothing to terminate: no {got.spec.describe()}{skipped}", timeout=6)
+            reasons: dict[str, int] = {}
+            for s in got.skipped:
+                reasons[s.reason] = reasons.get(s.reason, 0) + 1
+            why = "; ".join(f"{n} skipped: {SKIP_WHY.get(r, r)}" for r, n in reasons.items())
+            self.notify(f"nothing to terminate: no {got.spec.describe()}"
+                        + (f" ({why})" if why else ""), timeout=8)
             return
 
         def confirmed(ok: bool | None) -> None:

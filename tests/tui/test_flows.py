@@ -1,0 +1,112 @@
+"""Runbook walk, termination and notes in the TUI, against real sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import pytest
+from textual.widgets import Button, Input
+
+from pgmedic.report.timeline import ACTION, FINDING, NOTE, STEP
+from pgmedic.tui.app import PgmedicApp
+from pgmedic.tui.screens.terminate import TerminateConfirm
+from pgmedic.tui.widgets.groups import GroupsTable, row_key
+from pgmedic.tui.widgets.runbook import RunbookPanel
+from pgtools import Sessions, count_backends, wait_until
+from tuitools import until
+
+
+def kinds(app: PgmedicApp, kind: str) -> list[Any]:
+    assert app.timeline is not None
+    return app.timeline.timeline.of_kind(kind)
+
+
+async def test_walk_every_step_mark_done_and_note(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    hog = unique_app("hog")
+    sessions.many(12, hog, "idle")  # with pools of 2: 6 pools in one process
+    app = build_app(pool_max=2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        panel = app.query_one(RunbookPanel)
+        await until(lambda: "pools" in panel.results, what="runbook results")
+        titles = [panel.step.title]
+        for _ in range(len(panel.runbook.steps) - 1):
+            await pilot.press("n")
+            titles.append(panel.step.title)
+        assert titles == [s.title for s in panel.runbook.steps]
+        assert len(titles) == 7
+        await pilot.press("p")
+        assert panel.index == 5
+        # the offender is highlighted in the table
+        await until(lambda: hog in app.query_one(GroupsTable).highlight, what="the offender")
+        # findings went on the timeline
+        steps_found = {e.data.get("step") for e in kinds(app, FINDING)}
+        assert {"confirm", "holders", "pools"} <= steps_found
+        await pilot.press("home")
+        for _ in range(6):
+            await pilot.press("p")
+        await pilot.press("d")
+        assert panel.status[panel.runbook.steps[0].id] == "done"
+        assert panel.index == 1  # done moves on
+        assert [e.data["status"] for e in kinds(app, STEP)] == ["done"]
+        await pilot.press("a")
+        await until(lambda: app.screen.__class__.__name__ == "NoteScreen", what="note screen")
+        await pilot.press(*"paged payments team")
+        await pilot.press("enter")
+        await until(lambda: kinds(app, NOTE), what="the note")
+        assert kinds(app, NOTE)[0].data["text"] == "paged payments team"
+
+
+async def test_terminate_selected_application_exactly(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        admin: psycopg.Connection[Any], app_dsn: str) -> None:
+    victim, bystander = unique_app("victim"), unique_app("bystander")
+    sessions.many(12, victim, "idle", dsn=app_dsn)
+    sessions.open(victim, "idle in transaction", dsn=app_dsn)
+    sessions.many(2, bystander, "idle", dsn=app_dsn)
+    app = build_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.query_one(GroupsTable)
+        await until(lambda: any(g.application_name == victim and g.count == 12
+                                for g in table.groups), what="the victim's group")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(row_key(victim, "idle")))
+        await pilot.press("k")
+        modal = await until(lambda: isinstance(app.screen, TerminateConfirm) and app.screen,
+                            what="the confirmation")
+        assert modal.count == 12
+        assert app.focused is not None and app.focused.id == "terminate-cancel"
+        assert modal.query_one("#terminate-confirm", Button).disabled  # 12 > 10: type it
+        modal.query_one("#terminate-count", Input).value = "12"
+        await pilot.pause()
+        assert not modal.query_one("#terminate-confirm", Button).disabled
+        modal.query_one("#terminate-confirm", Button).press()
+        await until(lambda: kinds(app, ACTION), timeout=20, what="the termination")
+        action = kinds(app, ACTION)[0]
+        assert "terminated 12" in action.title
+    wait_until(lambda: count_backends(admin, victim) == 1, message="victims gone")
+    assert count_backends(admin, bystander) == 2  # other application untouched
+    row = admin.execute("SELECT state FROM pg_stat_activity WHERE application_name = %s",
+                        (victim,)).fetchone()
+    assert row is not None and row[0] == "idle in transaction"  # other state untouched
+
+
+async def test_read_only_never_opens_the_confirmation(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        admin: psycopg.Connection[Any], app_dsn: str) -> None:
+    app_name = unique_app("ro")
+    sessions.many(2, app_name, "idle", dsn=app_dsn)
+    app = build_app(read_only=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.query_one(GroupsTable)
+        await until(lambda: any(g.application_name == app_name for g in table.groups),
+                    what="the group")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(row_key(app_name, "idle")))
+        await pilot.press("k")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, TerminateConfirm)
+    assert count_backends(admin, app_name) == 2
