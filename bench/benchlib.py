@@ -218,6 +218,29 @@ ANSI = re.compile(rb"\x1b\[[0-9;?<>=]*[ -/]*[@-~]"
                   rb"|\x1b[()][0-9A-B]|\x1b[=>78DEHMc]")
 
 
+#: terminal queries a real xterm answers; blessed (pg_activity) waits 5 s for the answers
+QUERIES = re.compile(rb"\x1b\[6n|\x1bP\+q([0-9a-fA-F]*)\x1b\\|\x1b\[>0?q|\x1b\[0?c"
+                     rb"|\x1b\[\?(\d+)\$p")
+
+
+def answers(chunk: bytes) -> bytes:
+    """What an xterm-like terminal replies to the queries in ``chunk``."""
+    out = bytearray()
+    for m in QUERIES.finditer(chunk):
+        q = m.group(0)
+        if q == b"\x1b[6n":
+            out += b"\x1b[1;1R"  # cursor position report
+        elif q.startswith(b"\x1bP+q"):
+            out += b"\x1bP0+r" + (m.group(1) or b"") + b"\x1b\\"  # XTGETTCAP: unknown
+        elif q.startswith(b"\x1b[>"):
+            out += b"\x1bP>|xterm(390)\x1b\\"  # XTVERSION
+        elif q.endswith(b"c"):
+            out += b"\x1b[?62;22c"  # primary device attributes
+        else:
+            out += b"\x1b[?" + (m.group(2) or b"0") + b";0$y"  # DECRQM: not recognized
+    return bytes(out)
+
+
 @dataclass
 class PtyProcess:
     proc: subprocess.Popen[bytes]
@@ -242,14 +265,17 @@ class PtyProcess:
                 break
             if not chunk:
                 break
+            self._answer(chunk)
             got += chunk
         self.output += got
         return bytes(got)
 
-    def wait_for(self, marker: bytes, timeout: float) -> float | None:
-        """Seconds from launch until ``marker`` shows in the (escape-stripped) output."""
+    def wait_for(self, marker: bytes, timeout: float, *, new_only: bool = False,
+                 ) -> float | None:
+        """Seconds from launch until ``marker`` shows in the (escape-stripped) output;
+        ``new_only``: only in output that arrives from now on."""
         deadline = time.perf_counter() + timeout
-        start_at = 0
+        start_at = len(self.output) if new_only else 0
         while time.perf_counter() < deadline:
             ready, _, _ = select.select([self.fd], [], [], 0.005)
             if ready:
@@ -260,15 +286,22 @@ class PtyProcess:
                 if not chunk:
                     return None
                 now = time.perf_counter()
+                self._answer(chunk)
                 self.output += chunk
                 # escapes can split a marker: search the stripped tail since the last miss
                 text = ANSI.sub(b"", bytes(self.output[start_at:]))
                 if marker in text:
                     return now - self.started
-                start_at = max(0, len(self.output) - 4096)
+                start_at = max(start_at, len(self.output) - 4096)
             elif self.proc.poll() is not None:
                 return None
         return None
+
+    def _answer(self, chunk: bytes) -> None:
+        reply = answers(chunk)
+        if reply:
+            with contextlib.suppress(OSError):
+                os.write(self.fd, reply)
 
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)
