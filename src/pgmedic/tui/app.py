@@ -20,13 +20,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Sparkline, Static
+from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
 from pgmedic.errors import ConnectError, InputError, PgmedicError
 from pgmedic.pg.connection import Settings
 from pgmedic.render import age
-from pgmedic.report.timeline import OUTAGE, SNAPSHOT, STARTED
+from pgmedic.report.timeline import NOTE, OUTAGE, SNAPSHOT, STARTED
 from pgmedic.runbook import Context, Runbook
 from pgmedic.runbook_files import load_runbook
 from pgmedic.store import TimelineStore
@@ -36,7 +36,7 @@ from pgmedic.tui.messages import RefreshFailed, SnapshotTaken
 from pgmedic.tui.screens.backends import BackendsScreen
 from pgmedic.tui.screens.help import HelpScreen
 from pgmedic.tui.session import LiveSession, Refreshed
-from pgmedic.tui.widgets.gauge import SaturationGauge
+from pgmedic.tui.widgets.gauge import SaturationGauge, trend_text
 from pgmedic.tui.widgets.groups import GroupsTable
 from pgmedic.tui.widgets.runbook import RunbookPanel
 from pgmedic.untrusted import printable
@@ -55,6 +55,7 @@ class PgmedicApp(FlowsApp):
         Binding("question_mark", "help", "Help", id="help"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("k", "terminate", "Terminate idle…", id="terminate"),
+        Binding("f", "deploy_fix", "Deploy fix (demo)", id="deploy_fix", show=False),
     ]
 
     def __init__(
@@ -69,6 +70,8 @@ class PgmedicApp(FlowsApp):
         context: Context | None = None,
     ) -> None:
         super().__init__()
+        if demo is not None:
+            self.bind("f", "deploy_fix", description="Deploy fix (demo)")
         self.runbook = runbook
         self.context = context or Context(interactive=True)
         self.last_snapshot = None
@@ -90,11 +93,15 @@ class PgmedicApp(FlowsApp):
     def compose(self) -> ComposeResult:
         yield Static("pgmedic · connecting…", id="status")
         yield SaturationGauge("", id="gauge")
-        yield Sparkline([], id="trend")
+        yield Static("", id="trend")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GroupsTable(id="groups")
                 yield Static("", id="notices")
+                if self.demo is not None:
+                    from pgmedic.tui.demo_panel import PagesLog
+
+                    yield PagesLog(self.demo, id="pages")
             yield RunbookPanel(self.runbook, id="runbook")
         yield Footer()
 
@@ -197,7 +204,8 @@ class PgmedicApp(FlowsApp):
                          **_saturation_data(sat))
         self.trend.append(float(sat.used))
         self.query_one(SaturationGauge).show(sat)
-        self.query_one("#trend", Sparkline).data = list(self.trend)
+        self.query_one("#trend", Static).update(
+            trend_text(list(self.trend), sat.usable, max(10, self.size.width - 60)))
         table = self.query_one(GroupsTable)
         if evaluation is not None:
             self.evaluation = evaluation
@@ -292,6 +300,21 @@ class PgmedicApp(FlowsApp):
     def refresh_now(self) -> None:
         self.refresh_data()
 
+    def action_deploy_fix(self) -> None:
+        if self.demo is None:
+            self.notify("deploying the fix is a demo key: fix the service's code for real",
+                        timeout=4)
+            return
+        self.notify("demo: rolling checkout-api to one shared pool per process…", timeout=4)
+        self._deploy_fix()
+
+    @work(thread=True, exclusive=True, group="demo", exit_on_error=False)
+    def _deploy_fix(self) -> None:
+        self.demo.deploy_fix()
+        self.call_from_thread(self._record, NOTE, "demo: deployed the fix (one shared pool "
+                              "per process in checkout-api)", text="deployed the fix")
+        self.call_from_thread(self.notify, "demo: fix deployed; watch the gauge drop", timeout=6)
+
     def on_unmount(self) -> None:
         self.session.close()
 
@@ -320,6 +343,11 @@ def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any
     refresh = float(getattr(args, "refresh", 2.0) or 2.0)
     runbook = load_runbook(getattr(args, "runbook", None) or "pool-exhaustion")
     context = runbook_context(args)
+    if demo is not None and not getattr(args, "services", None):
+        from pgmedic.runbook.checks_budget import context_with_manifest
+        from pgmedic.tui.demo_panel import manifest_text
+
+        context = context_with_manifest(context, manifest_text(demo), "demo services")
     resume = getattr(args, "resume", False)
     timeline = TimelineStore.latest() if resume else None
     if timeline is None:

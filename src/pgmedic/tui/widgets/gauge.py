@@ -44,3 +44,21 @@ class SaturationGauge(Static):
 
     def show(self, sat: Saturation) -> None:
         self.update(gauge_text(sat, width=max(10, min(50, self.size.width - 70))))
+
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def trend_text(samples: list[float], top: float, width: int) -> Text:
+    """The used slots over the last refreshes, scaled to the usable slots (not to the data)."""
+    top = max(1.0, top)
+    shown = samples[-max(1, width):]
+    out = Text("trend ", style="bold")
+    for v in shown:
+        level = min(len(BARS) - 1, round((len(BARS) - 1) * v / top))
+        out.append(BARS[level], style="red" if v >= top else ("yellow" if v >= 0.8 * top else
+                                                             "green"))
+    if shown:
+        out.append(f"  {int(min(shown))}-{int(max(shown))} of {int(top)} over the last "
+                   f"{len(shown)} refreshes", style="dim")
+    return out
