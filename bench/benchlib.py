@@ -147,6 +147,11 @@ class Bench:
 
     def __enter__(self) -> Bench:
         self.server.start()
+        import psycopg
+
+        # the sessions log in as an ordinary role, as applications do
+        with psycopg.connect(self.server.dsn(), autocommit=True) as conn:
+            conn.execute("CREATE ROLE app LOGIN")
         self.holder = subprocess.Popen(
             [sys.executable, str(HERE / "sessions.py"), self.server.url()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)

@@ -33,16 +33,17 @@ def raise_nofile() -> None:
 
 
 class Holder:
-    def __init__(self, dsn: str, concurrency: int) -> None:
+    def __init__(self, dsn: str, concurrency: int, user: str) -> None:
         self.dsn = dsn
+        self.user = user
         self.sem = asyncio.Semaphore(concurrency)
         self.conns: list[Any] = []
         self.tasks: list[asyncio.Task[Any]] = []
 
     async def _one(self, app: str, state: str) -> None:
         async with self.sem:
-            conn = await asyncpg.connect(self.dsn, server_settings={"application_name": app},
-                                         timeout=60)
+            conn = await asyncpg.connect(self.dsn, user=self.user,
+                                         server_settings={"application_name": app}, timeout=60)
             if state == "xact":
                 await conn.execute("BEGIN; SELECT 1")
             elif state == "active":
@@ -98,11 +99,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dsn")
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--user", default="app", help="the role the sessions log in as")
     args = parser.parse_args()
     raise_nofile()
     # terminated sessions (the termination benchmark) leave futures nobody awaits
     asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: None)
-    holder = Holder(args.dsn, args.concurrency)
+    holder = Holder(args.dsn, args.concurrency, args.user)
     loop = asyncio.get_running_loop()
     try:
         while True:
