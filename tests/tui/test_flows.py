@@ -110,3 +110,68 @@ async def test_read_only_never_opens_the_confirmation(
         await pilot.pause(0.3)
         assert not isinstance(app.screen, TerminateConfirm)
     assert count_backends(admin, app_name) == 2
+
+
+async def test_budget_step_shows_the_calculator_and_what_ifs_reach_the_timeline(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        app_dsn: str) -> None:
+    from pgmedic.tui.widgets.budget import BudgetCalculator
+
+    svc = unique_app("budgeted")
+    sessions.many(4, svc, "idle", dsn=app_dsn)
+    app = build_app(pool_max=5)
+    async with app.run_test(size=(170, 50)) as pilot:
+        panel = app.query_one(RunbookPanel)
+        await until(lambda: app.last_snapshot is not None, what="data")
+        while panel.step.check != "budget":
+            await pilot.press("n")
+        calc = await until(lambda: app.query(BudgetCalculator).first(), what="the calculator")
+        assert calc.budget.fits  # one shared pool of 5 per process fits easily
+        before = len(kinds(app, FINDING))
+        names = [s.name for s in calc.inputs.services]
+        i = names.index(svc)
+        field = calc.query_one(f"#budget-pool_max-{i}", Input)
+        field.value = "5000"
+        await until(lambda: not calc.budget.fits, what="over budget")
+        await until(lambda: len(kinds(app, FINDING)) > before, what="the what-if finding")
+        what_if = [e for e in kinds(app, FINDING) if e.data.get("what_if")][-1]
+        assert what_if.data["budget"]["fits"] is False
+        await pilot.press("n")
+        assert not app.query(BudgetCalculator)  # only on its own step
+
+
+async def test_share_step_posts_once_and_never_shows_the_url(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        app_dsn: str) -> None:
+    from pgmedic.report.timeline import SHARED
+    from pgmedic.tui.screens.share import ShareScreen
+    from share_receiver import Receiver
+
+    hostile = "<!channel> @here [bold]x[/bold]"
+    sessions.many(2, hostile, "idle", dsn=app_dsn)
+    receiver = Receiver().start()
+    try:
+        app = build_app()
+        url = receiver.url()
+        app.webhook = (url, "test")
+        app.share_format = "slack"
+        async with app.run_test(size=(170, 50)) as pilot:
+            panel = app.query_one(RunbookPanel)
+            await until(lambda: app.last_snapshot is not None, what="data")
+            while panel.step.check != "share":
+                await pilot.press("n")
+            await pilot.press("g")
+            await until(lambda: isinstance(app.screen, ShareScreen), what="the preview")
+            assert "s3cr3tT0ken" not in app.screen.preview  # type: ignore[attr-defined]
+            await pilot.press("ctrl+s")
+            await until(lambda: kinds(app, SHARED), timeout=20, what="the post")
+            assert len(receiver.requests) == 1
+            shared = kinds(app, SHARED)[0]
+            assert "s3cr3tT0ken" not in str(shared.data)
+            assert shared.data["status"] == 200
+            body = receiver.requests[0].body.decode()
+            assert "<!channel>" not in body  # escaped: pings nobody
+            notes = " ".join(n.message for n in app._notifications)
+            assert "s3cr3tT0ken" not in notes
+    finally:
+        receiver.stop()

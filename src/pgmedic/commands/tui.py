@@ -19,6 +19,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the services' configured pool maximum (else PG_POOL_MAX_SIZE)")
     parser.add_argument("--services", metavar="FILE", default=None,
                         help="services manifest (TOML) for the pools and budget steps")
+    parser.add_argument("--webhook", metavar="URL", default=None,
+                        help="chat webhook for the share step (else PGMEDIC_WEBHOOK_URL or the "
+                             "config file); never shown in full")
+    parser.add_argument("--format", choices=("slack", "mattermost", "discord", "teams", "json"),
+                        default=None, help="chat format for the share step (default: from the "
+                                           "webhook URL)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the latest incident timeline instead of starting one")
 

@@ -61,8 +61,30 @@ class TimelineSink(Protocol):
 
 def record_result(sink: TimelineSink, step: Step, result: CheckResult,
                   runbook_id: str = "") -> Any:
-    """Append a FINDING event: the verdict, its sentence and the numbers behind it."""
+    """Append a FINDING event: the verdict, its sentence and the numbers behind it.
+
+    The keys follow the event schema of :mod:`pgmedic.report.summary`: ``step_id``, and
+    for the pools step its ``offender``, for the budget step a ``budget`` digest.
+    """
+    extra: dict[str, Any] = {}
+    offender = result.findings.get("offender")
+    if isinstance(offender, dict):
+        extra["offender"] = offender
+    if step.check == "budget" and "fits" in result.findings:
+        extra["budget"] = budget_digest(result.findings)
     return sink.add(FINDING, f"{step.title}: {result.verdict}",
-                    runbook=runbook_id, step=step.id, check=step.check or "",
+                    runbook=runbook_id, step=step.id, step_id=step.id, check=step.check or "",
                     verdict=result.verdict, summary=result.summary,
-                    findings=result.findings)
+                    findings=result.findings, **extra)
+
+
+def budget_digest(findings: dict[str, Any]) -> dict[str, Any]:
+    """fits / demand / capacity and the pool size that fits for the biggest service."""
+    services = [s for s in findings.get("services") or [] if isinstance(s, dict)]
+    biggest = max(services, key=lambda s: s.get("demand") or 0, default=None)
+    return {
+        "fits": findings.get("fits"), "demand": findings.get("demand"),
+        "capacity": findings.get("capacity"), "verdict": findings.get("verdict"),
+        "service": biggest.get("name") if biggest else None,
+        "pool_size_that_fits": biggest.get("shared_pool_that_fits") if biggest else None,
+    }

@@ -381,23 +381,34 @@ def skipped_dict(s: Skipped) -> dict[str, object]:
             "reason": s.reason, "detail": s.detail}
 
 
-def timeline_entry(outcome: Outcome, verification: Verification | None) -> tuple[str, dict[str,
-                                                                                          object]]:
-    """(title, data) for the incident timeline's ACTION event."""
+def timeline_entry(outcome: Outcome, verification: Verification | None,
+                   operator: str = "") -> tuple[str, dict[str, object]]:
+    """(title, data) for the incident timeline's ACTION event (the keys of the ACTION schema
+    in :mod:`pgmedic.report.summary`, plus the exact filter and pids)."""
     apps = ", ".join(outcome.preview.applications) or ", ".join(
         outcome.preview.spec.applications + outcome.preview.spec.services)
     n = len(outcome.terminated)
     title = f"terminated {n} of {len(outcome.results)} {apps} backends"
+    counts = outcome.counts()
     data: dict[str, object] = {
+        "action": "terminate",
+        "app": apps,
+        "what": outcome.preview.spec.describe(),
+        "operator": operator or outcome.preview.operator.role,
+        "counts": {"requested": len(outcome.results), "terminated": n,
+                   "skipped": len(outcome.preview.skipped),
+                   "failed": len(outcome.results) - n},
         "filter": outcome.preview.spec.as_dict(),
-        "results": outcome.counts(),
+        "results": counts,
         "skipped": len(outcome.preview.skipped),
         "pids": [t.pid for t in outcome.terminated],
         "audit_log": outcome.audit_log,
     }
     if verification is not None:
         data["verification"] = verification.as_dict()
+        data["freed"] = verification.freed
         title += f": {verification.freed} slots freed"
         if verification.waited_s > 0:
+            data["refill"] = verification.reopened_total
             title += f", {verification.reopened_total} reopened within {verification.waited_s:g} s"
     return title, data

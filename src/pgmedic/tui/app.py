@@ -352,8 +352,23 @@ def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any
     timeline = TimelineStore.latest() if resume else None
     if timeline is None:
         timeline = TimelineStore.new()
-    return PgmedicApp(session, refresh=refresh, read_only=bool(getattr(args, "read_only", False)),
-                      timeline=timeline, demo=demo, runbook=runbook, context=context)
+    app = PgmedicApp(session, refresh=refresh, read_only=bool(getattr(args, "read_only", False)),
+                     timeline=timeline, demo=demo, runbook=runbook, context=context)
+    app.webhook = webhook_from_args(args)
+    app.share_format = getattr(args, "format", None)
+    return app
+
+
+def webhook_from_args(args: argparse.Namespace | None) -> tuple[str, str] | None:
+    """--webhook, PGMEDIC_WEBHOOK_URL or the config file; a bad one is refused now, not at
+    2 AM when the summary is ready."""
+    if args is None:
+        return None
+    from pgmedic.commands.share import _webhook
+
+    if not hasattr(args, "webhook"):
+        args.webhook = None
+    return _webhook(args)
 
 
 def runbook_context(args: argparse.Namespace | None) -> Context:

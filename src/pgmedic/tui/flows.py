@@ -17,7 +17,7 @@ from textual.notifications import SeverityLevel
 
 from pgmedic.errors import PgmedicError
 from pgmedic.model import Snapshot
-from pgmedic.report.timeline import ACTION, NOTE, STEP
+from pgmedic.report.timeline import ACTION, FINDING, NOTE, SHARED, STEP
 from pgmedic.runbook import CheckResult, Context, Runbook, SqlResult, analyse, run_check
 from pgmedic.runbook.engine import record_result
 from pgmedic.store import TimelineStore
@@ -131,9 +131,6 @@ class FlowsApp(App[int]):
         self.panel.go(delta)
         self.on_step_changed()
 
-    def on_step_changed(self) -> None:
-        """Hook: the app mounts the budget calculator on the budget step."""
-
     def action_mark(self, how: str) -> None:
         step = self.panel.mark(how)
         self._record(STEP, f"step {step.title}: {how}", step_id=step.id, status=how)
@@ -159,11 +156,105 @@ class FlowsApp(App[int]):
             self.notify("this step has nothing to run: read it, then d (done) or n (next)",
                         timeout=4)
 
+    # -- budget (step 5): the calculator lives in the panel while the step is shown ----
+    budget_findings: dict[str, Any] | None = None
+
+    def on_step_changed(self) -> None:
+        from pgmedic.tui.widgets.budget import BudgetCalculator
+
+        panel = self.panel
+        for old in panel.query(BudgetCalculator):
+            old.remove()
+        if panel.step.check != "budget" or self.last_snapshot is None:
+            return
+        from pgmedic.runbook.checks_budget import budget_inputs
+
+        params = panel.step.block.params if panel.step.block else {}
+        try:
+            inputs = budget_inputs(self.last_snapshot, self.context, params)
+        except PgmedicError as exc:
+            self.notify(exc.one_line(), severity="warning")
+            return
+        panel.mount(BudgetCalculator(inputs, id="budget"), after="#rb-result")
+
     def focus_budget(self) -> None:
-        """Hook: the app focuses the calculator."""
+        from pgmedic.tui.widgets.budget import BudgetCalculator
+
+        for calc in self.panel.query(BudgetCalculator):
+            inputs = calc.query("Input")
+            if inputs:
+                inputs.first().focus()
+                return
+        self.notify("the budget calculator needs a first snapshot", severity="warning")
+
+    def on_budget_calculator_changed(self, event: Any) -> None:
+        """A what-if: the verdict is on screen; the timeline gets it (one line per change of
+        verdict, so typing a number does not flood it)."""
+        from pgmedic.runbook.engine import budget_digest
+
+        findings = event.budget.as_dict()
+        digest = budget_digest(findings)
+        previous = self.budget_findings
+        self.budget_findings = digest
+        if previous is None or previous.get("fits") != digest.get("fits"):
+            step = self.panel.step
+            verdict = "ok" if digest.get("fits") else "fail"
+            self._record(FINDING, f"{step.title} (what-if): {verdict}", step_id=step.id,
+                         step=step.id, check="budget", verdict=verdict,
+                         summary=event.budget.sentence(), budget=digest, what_if=True)
+
+    # -- share (step 6) ----------------------------------------------------------------
+    webhook: tuple[str, str] | None = None  # (url, where it came from): never shown in full
+    share_format: str | None = None  # --format; else recognised from the URL
 
     def action_share(self) -> None:
-        """Hook: the app opens the share preview."""
+        if self.timeline is None:
+            self.notify("no incident timeline to share", severity="warning")
+            return
+        from pgmedic.notify.webhook import mask_url
+        from pgmedic.report.formats import detect_format
+        from pgmedic.report.summary import build_summary
+        from pgmedic.tui.screens.share import ShareScreen
+
+        summary = build_summary(self.timeline.timeline, self.last_snapshot)
+        url = self.webhook[0] if self.webhook else None
+        fmt = self.share_format or (detect_format(url) if url else "slack")
+        destination = mask_url(url) if url else None
+
+        def send(note: str | None) -> None:
+            if note is not None:
+                self._share(replace(summary, note=note or None), fmt)
+        self.push_screen(ShareScreen(summary, fmt, destination), callback=send)
+
+    @work(thread=True, exclusive=True, group="share", exit_on_error=False)
+    def _share(self, summary: Any, fmt: str) -> None:
+        from pgmedic.commands.share import save
+        from pgmedic.notify.webhook import DeliveryError, deliver, mask_url
+        from pgmedic.report.formats import render
+
+        saved = save(summary, None)
+        if self.webhook is None:
+            self.call_from_thread(self._record, SHARED, "summary saved (no webhook configured)",
+                                  format=fmt, saved=str(saved))
+            self.call_from_thread(self.notify, f"no webhook configured (--webhook, "
+                                  f"PGMEDIC_WEBHOOK_URL or the config file): summary saved to "
+                                  f"{saved}", severity="warning", timeout=10)
+            return
+        url = self.webhook[0]
+        self.call_from_thread(self.notify, f"posting to {mask_url(url)}…", timeout=3)
+        try:
+            delivery = deliver(url, render(summary, fmt))
+        except DeliveryError as exc:
+            self.call_from_thread(self._record, SHARED, "summary not delivered", format=fmt,
+                                  destination=mask_url(url), saved=str(saved), error=exc.message)
+            self.call_from_thread(self.notify, f"{exc.one_line()}; the summary is kept in "
+                                  f"{saved}", severity="error", timeout=15)
+            return
+        self.call_from_thread(self._record, SHARED, f"summary posted ({fmt})", format=fmt,
+                              destination=delivery.destination, saved=str(saved),
+                              status=delivery.status, attempts=delivery.attempts)
+        self.call_from_thread(self.notify, f"posted to {delivery.destination}; saved to "
+                              f"{saved}", timeout=8)
 
     # -- terminate ---------------------------------------------------------------------
     def action_terminate(self) -> None:
