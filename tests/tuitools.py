@@ -11,7 +11,8 @@ from typing import Any
 
 def tui_args(**kw: Any) -> argparse.Namespace:
     base = {"refresh": 0.3, "connect_timeout": 5, "statement_timeout": 5000,
-            "read_only": False, "resume": False}
+            "read_only": False, "resume": False, "pool_max": None, "services": None,
+            "runbook": None}
     base.update(kw)
     return argparse.Namespace(**base)
 
