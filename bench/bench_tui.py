@@ -5,7 +5,8 @@ peak memory, refresh cadence and key responsiveness at 5,000 backends.
 
 pg_activity is a bench-only dependency: ``pip install pg_activity`` into the same venv.
 
-First paint: both programs are started alternately in a 140x40 pty (TERM=xterm-256color,
+First paint: both programs (and, for reference, bench/minimal_textual.py, a one-table
+Textual app without a database) are started alternately in a 140x40 pty (TERM=xterm-256color,
 TIOCSWINSZ); the clock runs from the fork until the pty output shows a row of the sessions
 we opened ("bench-app-0" for pgmedic's grouped table, "bench-app" in pg_activity's process
 list). The pty answers the terminal queries a real xterm answers (cursor position,
@@ -71,7 +72,9 @@ def first_paint(bench: Bench, n: int, repeat: int) -> list[tuple[str, ...]]:
     pga = pg_activity_cmd(bench)
     if pga is None:
         print("  pg_activity is not installed: pip install pg_activity (bench only)")
-    runs: dict[str, Series] = {"pgmedic": Series(), "pg_activity": Series()}
+    runs: dict[str, Series] = {"pgmedic": Series(), "pg_activity": Series(),
+                               "minimal": Series()}
+    minimal = [sys.executable, os.path.join(os.path.dirname(__file__), "minimal_textual.py")]
     rss = Series()
     exits: list[str] = []
     for i in range(repeat + 1):  # the first round warms the page cache, not counted
@@ -79,6 +82,7 @@ def first_paint(bench: Bench, n: int, repeat: int) -> list[tuple[str, ...]]:
             ("pgmedic", pgmedic_cmd(bench.server.url()), b"bench-app-0")]
         if pga is not None:
             progs.append(("pg_activity", pga, b"bench-app"))
+        progs.append(("minimal", minimal, b"bench-app-0"))
         if i % 2:
             progs.reverse()
         for name, cmd, marker in progs:
@@ -107,6 +111,9 @@ def first_paint(bench: Bench, n: int, repeat: int) -> list[tuple[str, ...]]:
                      f"{pga_s.min:.3f}", f"{pga_s.max:.3f}", ""))
         rows.append((f"{n:,}", "pgmedic / pg_activity", f"{ratio:.2f}", "", "",
                      f"{verdict(ratio, TARGET_VS_PGA)} (<= {TARGET_VS_PGA})"))
+    mini = runs["minimal"]
+    rows.append(("-", "reference: one-table Textual app, no DB", f"{mini.median:.3f}",
+                 f"{mini.min:.3f}", f"{mini.max:.3f}", "(informative)"))
     rows.append((f"{n:,}", "pgmedic peak RSS (VmHWM), MB", f"{rss.median:.1f}",
                  f"{rss.min:.1f}", f"{rss.max:.1f}", "(informative)"))
     print(f"  exits: {', '.join(exits) if exits else 'all 0'}")
