@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from share_incident import HOSTILE, SECRET, incident_events
-from share_receiver import Receiver
 
 from pgmedic import paths
 from pgmedic.report.timeline import SHARED
 from pgmedic.store import TimelineStore
 from pgtools import Sessions, dsn_as
+from share_receiver import Receiver
 
 PASSWORD = "Pw0rdN3verShown"
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 from share_incident import SECRET
-from share_receiver import HANG, Receiver
 
 from pgmedic.errors import EXIT_FAILED, EXIT_USAGE, InputError
 from pgmedic.notify.webhook import (
@@ -20,6 +19,7 @@ from pgmedic.notify.webhook import (
     resolve_webhook_url,
     scrub,
 )
+from share_receiver import HANG, Receiver
 
 FAST = RetryPolicy(attempts=3, backoff=0.01, max_retry_after=0.5, connect_timeout=1.0,
                    timeout=1.0)
