@@ -110,34 +110,14 @@ def runbook_checks() -> Callable[[Snapshot], Any] | None:
     return run
 
 
-def check_proposed() -> None:
-    import proposed
-
-    import pgmedic.triage.budget as budget
-    from pgmedic.triage.manifest import ServiceSpec
-
-    snap = synthetic(20_000)
-    specs = tuple(ServiceSpec(name=f"svc-{i:02d}-api", pool_max=10, pattern=f"svc-{i:02d}-api-*")
-                  for i in range(1, 30))
-    before = budget.observe(snap.backends, specs)
-    swapped = proposed.install()
-    after = budget.observe(snap.backends, specs)
-    assert before == after, "the proposed observe() differs from the original"
-    print(f"  PROPOSED fixes swapped in (same results checked): {', '.join(swapped)}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--proposed", action="store_true",
-                        help="swap in bench/proposed.py's fixes for files bench does not own")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     print("pgmedic bench: pure analysis on synthetic backends")
     print_machine(machine())
-    if args.proposed:
-        check_proposed()
     parts = components()
     checks = runbook_checks()
     if checks is not None:

@@ -13,13 +13,15 @@ import os
 import sys
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -299,6 +301,38 @@ class PgmedicApp(FlowsApp):
 
     def refresh_now(self) -> None:
         self.refresh_data()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every action of pgmedic in the command palette (ctrl+p), beside Textual's own."""
+        yield from super().get_system_commands(screen)
+        table = self.query_one(GroupsTable)
+        actions: list[tuple[str, str, Callable[[], Any]]] = [
+            ("Refresh now", "take a new snapshot at once (r)", self.action_refresh),
+            ("Sort the table", "count, application, state, oldest (s)",
+             table.action_cycle_sort),
+            ("Backends of the selected group", "drill down (enter)", self._drill_selected),
+            ("Terminate idle sessions of the selected application",
+             "preview, confirm, verify (k)", self.action_terminate),
+            ("Next runbook step", "(n)", lambda: self.action_step(1)),
+            ("Previous runbook step", "(p)", lambda: self.action_step(-1)),
+            ("Mark step done", "(d)", lambda: self.action_mark("done")),
+            ("Skip step", "(x)", lambda: self.action_mark("skipped")),
+            ("Add a note", "to the incident timeline (a)", self.action_note),
+            ("Run the step's action", "terminate, budget or share (g)", self.action_run_step),
+            ("Share the incident summary", "preview, note, post to the webhook",
+             self.action_share),
+            ("Help", "every key (?)", self.action_help),
+        ]
+        if self.demo is not None:
+            actions.append(("Deploy the fix (demo)", "checkout-api: one shared pool (f)",
+                            self.action_deploy_fix))
+        for title, help_text, callback in actions:
+            yield SystemCommand(title, help_text, callback)
+
+    def _drill_selected(self) -> None:
+        picked = self.query_one(GroupsTable).selected()
+        if picked is not None:
+            self.push_screen(BackendsScreen(self.session, picked[0], picked[1]))
 
     def action_deploy_fix(self) -> None:
         if self.demo is None:
