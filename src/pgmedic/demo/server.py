@@ -136,8 +136,10 @@ class EmbeddedServer:
         shutil.chown(self.base, SERVER_USER, SERVER_USER)
         shutil.chown(self.socket_dir, SERVER_USER, SERVER_USER)
         os.chmod(self.base, 0o755)
-        # every directory above the base must be traversable by the server's user
-        for parent in self.base.parents:
+        # every directory above the data and above the binaries must be traversable by the
+        # server's user (a clone in a `mktemp -d` directory is 0700 otherwise)
+        install = self.bin_dir.resolve().parent
+        for parent in [*self.base.parents, install, *install.parents]:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 os.chmod(parent, mode | 0o001)
