@@ -9,7 +9,7 @@ from rich.text import Text
 from pgmedic.model import Snapshot
 from pgmedic.triage.capacity import Saturation, saturation
 from pgmedic.triage.grouping import Group
-from pgmedic.untrusted import printable
+from pgmedic.untrusted import printable, quote_ident
 
 LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
 
@@ -72,7 +72,7 @@ def print_snapshot(snap: Snapshot, groups: list[Group], console: Console | None 
     if sat.hidden:
         console.print(Text(
             f"{sat.hidden} connections of other roles are hidden from {printable(s.user)}: "
-            "their state is unknown. GRANT pg_monitor TO " + printable(s.user) + ";",
+            "their state is unknown. GRANT pg_monitor TO " + quote_ident(s.user) + ";",
             style="yellow"))
     if sat.superuser_sessions:
         console.print(Text(f"{sat.superuser_sessions} client sessions run as superuser: "

@@ -13,26 +13,34 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 controls, DEL, C1 controls; bidi embeddings/overrides/isolates; zero-width and BOM;
-# line and paragraph separators.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]"
-)
+# ASCII: C0 controls and DEL. Beyond ASCII, every character of the Unicode categories below:
+# controls (C1), format characters (bidi marks, embeddings, overrides and isolates, the
+# Arabic letter mark, zero-width characters, BOM, soft hyphen, invisible tag characters),
+# lone surrogates (not even encodable) and the line/paragraph separators.
+_ASCII_UNSAFE = re.compile("[\x00-\x1f\x7f]")
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def _escape_char(m: re.Match[str]) -> str:
-    c = m.group()
-    code = ord(c)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return _escape(m.group())
 
 
 def printable(text: str | None, *, null: str = "") -> str:
-    """``text`` with every control/bidi character made visible; safe for any terminal."""
+    """``text`` with every control/bidi/invisible character made visible; safe for any
+    terminal."""
     if text is None:
         return null
-    if text.isprintable() and text.isascii():
-        return text
-    return _UNSAFE.sub(_escape_char, text)
+    if text.isascii():
+        return text if text.isprintable() else _ASCII_UNSAFE.sub(_escape_char, text)
+    category = unicodedata.category
+    return "".join(_escape(c) if category(c) in _UNSAFE_CATEGORIES else c for c in text)
 
 
 def markup(text: str | None, *, null: str = "") -> str:
@@ -53,3 +61,11 @@ def one_line(text: str | None, limit: int = 80) -> str:
 def cell_width(text: str) -> int:
     """Terminal columns taken by ``text`` (East Asian wide characters count two)."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+
+def quote_ident(name: str) -> str:
+    """A role or database name as SQL to copy and paste (``GRANT pg_monitor TO ...``):
+    always double-quoted (a hyphen, upper case or a keyword such as ``user`` would otherwise
+    break the statement or, for ``public``, grant to everyone), then made printable."""
+    return printable('"' + name.replace('"', '""') + '"')
