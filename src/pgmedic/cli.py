@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pgmedic import __version__
-from pgmedic.errors import EXIT_USAGE, PgmedicError
+from pgmedic.errors import EXIT_USAGE, PgmedicError, redact
 
 #: subcommand -> (module, one-line description)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -45,7 +45,8 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse with one-line errors and exit code 2, and psql's -h for host."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_USAGE, f"pgmedic: {message} (see `{self.prog} --help`)\n")
+        # argparse echoes what was typed: a URI given to the wrong option may hold a password
+        self.exit(EXIT_USAGE, f"pgmedic: {redact(message)} (see `{self.prog} --help`)\n")
 
 
 def make_parser(command: str | None) -> ArgumentParser:

@@ -7,6 +7,8 @@ Never a traceback for anything in this hierarchy.
 
 from __future__ import annotations
 
+import re
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check failed, over budget, delivery failed
 EXIT_USAGE = 2  # bad input, connection errors
@@ -56,3 +58,13 @@ class QueryError(PgmedicError):
 
 class InputError(PgmedicError):
     """A file or flag the user gave is malformed (runbook, manifest, duration...)."""
+
+
+_URI_PASSWORD = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):[^@\s]*@")
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with any password of a URI or a ``password=`` pair masked: an error may echo
+    what the user typed (a URI given to -h, a malformed conninfo)."""
+    return _KV_PASSWORD.sub(r"\1***", _URI_PASSWORD.sub(r"\1:***@", text))

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
-from pgmedic.errors import ConnectError, QueryError, ServerFullError
+from pgmedic.errors import ConnectError, QueryError, ServerFullError, redact
 from pgmedic.pg import queries
 
 APPLICATION_NAME = "pgmedic"
@@ -58,7 +58,7 @@ def build_conninfo(
         return pg_conninfo.make_conninfo(text, **overrides)
     except psycopg.ProgrammingError as exc:
         raise ConnectError(
-            f"malformed connection string: {_first_line(str(exc))}",
+            f"malformed connection string: {redact(_first_line(str(exc)))}",
             "use a URI (postgresql://user@host:5432/db) or key=value pairs (host=... dbname=...)",
             reason="conninfo",
         ) from exc
@@ -103,7 +103,8 @@ _FULL_PATTERNS: tuple[tuple[str, str], ...] = (
 
 def classify_connect_error(exc: Exception, target: str) -> ConnectError:
     """Turn a psycopg connect failure into one line that says what happened and what to do."""
-    raw = str(exc)
+    raw = redact(str(exc))
+    target = redact(target)
     msg = _strip_libpq_prefix(raw)
     low = raw.lower()
     for pattern, limit in _FULL_PATTERNS:
@@ -209,7 +210,8 @@ class Connection:
             except psycopg.OperationalError as exc:
                 raise classify_connect_error(exc, self.target) from None
             except psycopg.ProgrammingError as exc:
-                raise ConnectError(f"malformed connection string: {_first_line(str(exc))}",
+                raise ConnectError(f"malformed connection string: "
+                                   f"{redact(_first_line(str(exc)))}",
                                    reason="conninfo") from None
             self._conn = conn
             self.backend_pid = conn.info.backend_pid
@@ -260,7 +262,8 @@ class Connection:
                 raise QueryError(
                     f"query timed out after {self.settings.statement_timeout_ms} ms "
                     f"(statement_timeout): {_first_line(str(exc))}",
-                    "the server is slow or locked; pgmedic keeps trying",
+                    "the server is slow, or a catalog pgmedic reads is locked "
+                    "(--statement-timeout MS raises the bound)",
                 ) from None
             except psycopg.errors.LockNotAvailable as exc:
                 raise QueryError(f"lock timeout: {_first_line(str(exc))}") from None
