@@ -28,3 +28,11 @@ async def until(predicate: Callable[[], Any], timeout: float = 15.0, what: str =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def runbook_panel(app: Any) -> Any:
+    """The runbook panel, once mounted (it comes right after the first frame)."""
+    from pgmedic.tui.widgets.runbook import RunbookPanel
+
+    return await until(lambda: next(iter(app.query(RunbookPanel)), None),
+                       what="the runbook panel")

@@ -13,9 +13,8 @@ from pgmedic.report.timeline import ACTION, FINDING, NOTE, STEP
 from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.terminate import TerminateConfirm
 from pgmedic.tui.widgets.groups import GroupsTable, row_key
-from pgmedic.tui.widgets.runbook import RunbookPanel
 from pgtools import Sessions, count_backends, wait_until
-from tuitools import until
+from tuitools import runbook_panel, until
 
 
 def kinds(app: PgmedicApp, kind: str) -> list[Any]:
@@ -30,7 +29,7 @@ async def test_walk_every_step_mark_done_and_note(
     sessions.many(12, hog, "idle")  # with pools of 2: 6 pools in one process
     app = build_app(pool_max=2)
     async with app.run_test(size=(160, 45)) as pilot:
-        panel = app.query_one(RunbookPanel)
+        panel = await runbook_panel(app)
         await until(lambda: "pools" in panel.results, what="runbook results")
         titles = [panel.step.title]
         for _ in range(len(panel.runbook.steps) - 1):
@@ -121,7 +120,7 @@ async def test_budget_step_shows_the_calculator_and_what_ifs_reach_the_timeline(
     sessions.many(4, svc, "idle", dsn=app_dsn)
     app = build_app(pool_max=5)
     async with app.run_test(size=(170, 50)) as pilot:
-        panel = app.query_one(RunbookPanel)
+        panel = await runbook_panel(app)
         await until(lambda: app.last_snapshot is not None, what="data")
         while panel.step.check != "budget":
             await pilot.press("n")
@@ -156,7 +155,7 @@ async def test_share_step_posts_once_and_never_shows_the_url(
         app.webhook = (url, "test")
         app.share_format = "slack"
         async with app.run_test(size=(170, 50)) as pilot:
-            panel = app.query_one(RunbookPanel)
+            panel = await runbook_panel(app)
             await until(lambda: app.last_snapshot is not None, what="data")
             while panel.step.check != "share":
                 await pilot.press("n")

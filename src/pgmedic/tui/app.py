@@ -55,7 +55,7 @@ class PgmedicApp(FlowsApp):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("question_mark", "help", "Help", id="help"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("r", "refresh", "Refresh", id="refresh", show=False),
         Binding("k", "terminate", "Terminate idle…", id="terminate"),
         Binding("f", "deploy_fix", "Deploy fix (demo)", id="deploy_fix", show=False),
     ]
@@ -104,7 +104,8 @@ class PgmedicApp(FlowsApp):
                     from pgmedic.tui.demo_panel import PagesLog
 
                     yield PagesLog(self.demo, id="pages")
-            yield RunbookPanel(self.runbook, id="runbook")
+            # the runbook panel is mounted right after the first frame (it pulls in Markdown)
+            yield Vertical(id="runbook-slot")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -112,18 +113,17 @@ class PgmedicApp(FlowsApp):
         # the first data may already be here: paint it in the first frame
         try:
             first = self.session.take_prefetched(timeout=0)
-            if first is not None:
-                self._first_evaluation = evaluate(self.runbook, first.snapshot, self.context,
-                                                  self.session, 0)
         except PgmedicError as exc:
             self.post_message(RefreshFailed(exc, self.session.backoff()))
             first = None
             self._schedule_first = False
         if first is not None:
-            self._apply(first, self._first_evaluation)
-            self.set_timer(self.refresh_interval, self.refresh_data)
+            # the table in the first frame; the runbook's verdicts from a refresh right after
+            self._apply(first, None)
+            self.call_after_refresh(self.refresh_data)
         elif self._schedule_first:
             self.refresh_data()
+        self.call_after_refresh(self._mount_runbook)
         self.set_interval(1.0, self._tick_status)
 
     # -- refresh loop: one at a time, the next scheduled after the previous ends --------
@@ -141,7 +141,11 @@ class PgmedicApp(FlowsApp):
     def _schedule(self, delay: float) -> None:
         self.set_timer(delay, self.refresh_data)
 
-    _first_evaluation: Evaluation | None = None
+    async def _mount_runbook(self) -> None:
+        panel = RunbookPanel(self.runbook, id="runbook")
+        if self.evaluation is not None:
+            panel.results = self.evaluation.results
+        await self.query_one("#runbook-slot").mount(panel)
 
     @property
     def _step_index(self) -> int:
@@ -212,7 +216,8 @@ class PgmedicApp(FlowsApp):
         if evaluation is not None:
             self.evaluation = evaluation
             table.highlight = set(evaluation.offender_apps)
-            self.query_one(RunbookPanel).show_results(evaluation.results)
+            for panel in self.query(RunbookPanel):
+                panel.show_results(evaluation.results)
             self.record_findings(evaluation)
         table.show(refreshed.groups)
         self._render_notices(refreshed, sat)

@@ -73,9 +73,9 @@ def evaluate(runbook: Runbook, snapshot: Snapshot, context: Context, session: Li
 class FlowsApp(App[int]):
     BINDINGS = [
         Binding("n", "step(1)", "Next step", id="next_step"),
-        Binding("p", "step(-1)", "Prev step", id="prev_step"),
+        Binding("p", "step(-1)", "Prev step", id="prev_step", show=False),
         Binding("d", "mark('done')", "Done", id="step_done"),
-        Binding("x", "mark('skipped')", "Skip", id="step_skip"),
+        Binding("x", "mark('skipped')", "Skip", id="step_skip", show=False),
         Binding("a", "note", "Note", id="note"),
         Binding("g", "run_step", "Run step", id="run_step"),
     ]
@@ -128,10 +128,14 @@ class FlowsApp(App[int]):
                     pass
 
     def action_step(self, delta: int) -> None:
+        if not self.query(RunbookPanel):
+            return  # mounted right after the first frame
         self.panel.go(delta)
         self.on_step_changed()
 
     def action_mark(self, how: str) -> None:
+        if not self.query(RunbookPanel):
+            return  # mounted right after the first frame
         step = self.panel.mark(how)
         self._record(STEP, f"step {step.title}: {how}", step_id=step.id, status=how)
         if how in ("done", "skipped") and self.panel.index < len(self.runbook.steps) - 1:
@@ -145,6 +149,8 @@ class FlowsApp(App[int]):
         self.push_screen(NoteScreen(), callback=saved)
 
     def action_run_step(self) -> None:
+        if not self.query(RunbookPanel):
+            return  # mounted right after the first frame
         check = self.panel.step.check
         if check == "terminate":
             self.terminate_offender()

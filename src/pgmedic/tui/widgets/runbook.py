@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from pgmedic.runbook import CheckResult, Runbook, Step
 from pgmedic.untrusted import printable
@@ -99,10 +99,18 @@ class RunbookPanel(VerticalScroll):
         yield Static("", id="rb-steps")
         yield Static("", id="rb-step")
         yield Static("", id="rb-result")
-        yield Markdown("", id="rb-prose")
+        # plain text in the first frame; the Markdown widget (and markdown-it) after it
+        yield Static(self.step.prose, id="rb-prose", markup=False)
 
     def on_mount(self) -> None:
         self.render_step()
+        self.call_after_refresh(self._upgrade_prose)
+
+    async def _upgrade_prose(self) -> None:
+        from textual.widgets import Markdown
+
+        await self.query_one("#rb-prose").remove()
+        await self.mount(Markdown(self.step.prose, id="rb-prose"), after="#rb-result")
 
     def go(self, delta: int) -> Step:
         self.index = max(0, min(len(self.runbook.steps) - 1, self.index + delta))
@@ -130,7 +138,11 @@ class RunbookPanel(VerticalScroll):
         step = self.step
         self.query_one("#rb-step", Static).update(
             Text(f"Step {self.index + 1}/{len(self.runbook.steps)}: {printable(step.title)}"))
-        self.query_one("#rb-prose", Markdown).update(step.prose)
+        prose = self.query_one("#rb-prose")
+        if isinstance(prose, Static):
+            prose.update(step.prose)
+        else:
+            prose.update(step.prose)  # type: ignore[attr-defined]
         self.render_result()
 
     def render_result(self) -> None:
