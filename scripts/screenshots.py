@@ -102,7 +102,10 @@ async def drive(app: Any, incident: Any, out: Path) -> list[Path]:
         app.query_one(GroupsTable).focus()
 
     async with app.run_test(size=SIZE) as pilot:
-        panel = app.query_one(RunbookPanel)
+        # the runbook panel comes right after the first frame, its Markdown prose after that
+        panel = await until(lambda: next(iter(app.query(RunbookPanel)), None),
+                            "the runbook panel")
+        await until(lambda: panel.query("Markdown"), "the runbook's prose")
         table = app.query_one(GroupsTable)
         steps = panel.runbook.steps
         await until(lambda: app.evaluation is not None
