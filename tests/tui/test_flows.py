@@ -174,3 +174,19 @@ async def test_share_step_posts_once_and_never_shows_the_url(
             assert "s3cr3tT0ken" not in notes
     finally:
         receiver.stop()
+
+
+async def test_resume_continues_the_latest_timeline(
+        build_app: Callable[..., PgmedicApp]) -> None:
+    first = build_app()
+    async with first.run_test(size=(160, 45)) as pilot:
+        panel = await runbook_panel(first)
+        await pilot.press("d")
+        assert first.timeline is not None
+        incident = first.timeline.timeline.incident_id
+    resumed = build_app(resume=True)
+    async with resumed.run_test(size=(160, 45)):
+        panel = await runbook_panel(resumed)
+        assert resumed.timeline is not None
+        assert resumed.timeline.timeline.incident_id == incident
+        assert panel.status[panel.runbook.steps[0].id] == "done"

@@ -28,7 +28,7 @@ from textual.worker import Worker, WorkerState
 from pgmedic.errors import ConnectError, InputError, PgmedicError
 from pgmedic.pg.connection import Settings
 from pgmedic.render import age
-from pgmedic.report.timeline import NOTE, OUTAGE, SNAPSHOT, STARTED
+from pgmedic.report.timeline import NOTE, OUTAGE, SNAPSHOT, STARTED, STEP
 from pgmedic.runbook import Context, Runbook
 from pgmedic.runbook_files import load_runbook
 from pgmedic.store import TimelineStore
@@ -145,6 +145,12 @@ class PgmedicApp(FlowsApp):
         panel = RunbookPanel(self.runbook, id="runbook")
         if self.evaluation is not None:
             panel.results = self.evaluation.results
+        if self.timeline is not None:  # --resume: the steps already done or skipped
+            known = {s.id for s in self.runbook.steps}
+            for event in self.timeline.timeline.of_kind(STEP):
+                step_id, status = event.data.get("step_id"), event.data.get("status")
+                if step_id in known and status in ("done", "skipped"):
+                    panel.status[str(step_id)] = str(status)
         await self.query_one("#runbook-slot").mount(panel)
 
     @property
