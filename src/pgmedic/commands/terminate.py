@@ -42,7 +42,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pgmedic.commands.common import add_connection_arguments, connection_from_args
-from pgmedic.errors import InputError
+from pgmedic.errors import InputError, PgmedicError
 from pgmedic.pg import actions
 from pgmedic.render import age, app_label
 from pgmedic.triage.targets import (
@@ -121,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
             outcome = actions.terminate(conn, preview)
             if outcome.terminated:
                 verification = actions.verify(conn, outcome, wait_s=args.wait)
+    if outcome is not None:
+        record_on_timeline(outcome, verification)
     if args.json:
         json.dump(to_json(preview, outcome, verification, dry_run=not args.yes), sys.stdout,
                   indent=2, ensure_ascii=False)
@@ -128,6 +130,29 @@ def run(args: argparse.Namespace) -> int:
     else:
         print_result(Console(), preview, outcome, verification, dry_run=not args.yes)
     return 0
+
+
+#: a saved incident younger than this is the one a shell termination belongs to
+INCIDENT_MAX_AGE_S = 12 * 3600
+
+
+def record_on_timeline(outcome: Outcome, verification: Verification | None) -> None:
+    """Put the termination on the current incident's timeline, so `pgmedic share` tells the
+    team about it too (best effort: the termination already happened and is audited)."""
+    import time
+
+    from pgmedic.report.timeline import ACTION
+    from pgmedic.store import TimelineStore
+    from pgmedic.triage.targets import timeline_entry
+
+    try:
+        store = TimelineStore.latest()
+        if store is None or time.time() - store.path.stat().st_mtime > INCIDENT_MAX_AGE_S:
+            store = TimelineStore.new()
+        title, data = timeline_entry(outcome, verification)
+        store.add(ACTION, title, via="pgmedic terminate", **data)
+    except (OSError, PgmedicError):
+        pass
 
 
 def to_json(preview: Preview, outcome: Outcome | None, verification: Verification | None,
