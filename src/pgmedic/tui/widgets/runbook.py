@@ -27,6 +27,15 @@ ACTION_HINT = {
 }
 
 
+#: column headers short enough for the side panel, in the order shown
+SHORT = {
+    "service": "service", "application_name": "application", "connections": "conns",
+    "idle": "idle", "replicas": "repl", "estimated_pools_per_replica": "pools/repl",
+    "expected_pools_per_replica": "expected", "pool_max": "pool max", "share": "share",
+    "idle_ratio": "idle %", "demand": "demand", "max_pool_that_fits": "fits ≤",
+}
+
+
 def _value(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.2f}".rstrip("0").rstrip(".")
@@ -52,7 +61,8 @@ def result_text(step: Step, result: CheckResult | None) -> Table:
     if hint:
         grid.add_row(Text(hint, style="cyan"))
     numbers = [(k, v) for k, v in result.findings.items()
-               if not isinstance(v, (dict, list)) or k in ("replicas", "per_replica")]
+               if v is not None and (not isinstance(v, (dict, list))
+                                     or k in ("replicas", "per_replica"))]
     if numbers:
         facts = Table.grid(padding=(0, 2))
         facts.add_column(style="dim")
@@ -61,10 +71,13 @@ def result_text(step: Step, result: CheckResult | None) -> Table:
             facts.add_row(k.replace("_", " "), Text(printable(_value(v))))
         grid.add_row(facts)
     if result.rows:
-        columns = list(result.rows[0].keys())[:6]
+        keys = list(result.rows[0].keys())
+        preferred = [k for k in SHORT if k in keys]
+        columns = (preferred or keys)[:6]
         rows = Table(show_edge=False, pad_edge=False, header_style="bold")
         for c in columns:
-            rows.add_column(c.replace("_", " "))
+            rows.add_column(SHORT.get(c, c.replace("_", " ")), no_wrap=True,
+                            overflow="ellipsis", max_width=24 if c == columns[0] else 10)
         for r in result.rows[:8]:
             rows.add_row(*(Text(printable(_value(r.get(c, "")))) for c in columns))
         if len(result.rows) > 8:
