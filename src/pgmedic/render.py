@@ -6,26 +6,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from pgmedic.humanize import age
 from pgmedic.model import Snapshot
 from pgmedic.triage.capacity import Saturation, saturation
 from pgmedic.triage.grouping import Group
 from pgmedic.untrusted import printable, quote_ident
 
+__all__ = ["age", "app_label", "groups_table", "print_snapshot", "saturation_line"]
+
 LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red", "unknown": "dim"}
-
-
-def age(seconds: float | None) -> str:
-    """12s, 4m05s, 3h02m, 2d04h: short enough for a table cell."""
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def app_label(name: str) -> Text:

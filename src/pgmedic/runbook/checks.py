@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
+from pgmedic.humanize import age
 from pgmedic.model import Snapshot
 from pgmedic.runbook.analysis import analyse
 from pgmedic.runbook.model import FAIL, OK, UNKNOWN, WARN, CheckResult, Context, Param
@@ -19,17 +20,6 @@ def _num(params: Mapping[str, Param], key: str, default: float) -> float:
 
 def _name(service: str) -> str:
     return service or "(unnamed)"
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 @register("slots")
@@ -115,7 +105,7 @@ def check_holders(snapshot: Snapshot, params: Mapping[str, Param],
     summary = (f"{_name(str(top['service']))} holds {top['connections']} of {total} "
                f"connections ({float(str(top['share'])):.0%}), {top['idle']} idle "
                f"({float(str(top['idle_ratio'])):.0%}), oldest idle "
-               f"{_age(top['oldest_idle_seconds'])}")  # type: ignore[arg-type]
+               f"{age(top['oldest_idle_seconds'])}")  # type: ignore[arg-type]
     verdict = OK
     if unnamed:
         verdict = WARN

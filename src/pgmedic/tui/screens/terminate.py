@@ -25,22 +25,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from pgmedic.humanize import age
 from pgmedic.triage.targets import Preview
 from pgmedic.untrusted import printable
 
 #: above this many targets the count must be typed before Confirm is enabled
 TYPE_COUNT_ABOVE = 10
-
-
-def _age(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def _cell(text: str | None) -> Text:
@@ -118,7 +108,7 @@ class TerminateConfirm(ModalScreen[bool]):
         for t in self.preview.targets:
             table.add_row(Text(str(t.pid), justify="right"), _cell(t.application_name),
                           _cell(t.usename), _cell(t.datname), _cell(t.client), Text(t.state),
-                          Text(_age(t.idle_s), justify="right"), key=str(t.pid))
+                          Text(age(t.idle_s), justify="right"), key=str(t.pid))
         if self.preview.skipped:
             skipped = self.query_one("#terminate-skipped", DataTable)
             skipped.add_columns("pid", "application", "user", "state", "reason")
