@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import time
 import venv
 import zipfile
@@ -41,11 +42,11 @@ def run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 120,
                           timeout=timeout)
 
 
-def build_wheel(out: Path) -> Path:
+def build_wheel(out: Path, source: Path = REPO) -> Path:
     cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out)]
     if importlib.util.find_spec("hatchling") is not None:
         cmd.append("--no-build-isolation")  # fast and offline; else pip fetches hatchling
-    done = subprocess.run([*cmd, str(REPO)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([*cmd, str(source)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     wheels = sorted(out.glob("pgmedic-*.whl"))
     assert len(wheels) == 1, wheels
@@ -178,3 +179,25 @@ def test_installed_demo_runs_the_bundled_runbook(installed: Installed, demo: str
         time.sleep(0.5)
     assert report["source"] == str(bundled)
     assert report["verdict"] == "fail"
+
+
+def test_sdist_builds_a_wheel_with_the_runbooks(tmp_path: Path) -> None:
+    """What pip does with the sdist when no wheel fits: the runbooks must survive it."""
+    if importlib.util.find_spec("hatchling") is None:
+        pytest.skip("hatchling not installed (pip install -e '.[test]')")
+    done = subprocess.run([sys.executable, "-m", "hatchling", "build", "-t", "sdist", "-d",
+                           str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    (sdist,) = tmp_path.glob("pgmedic-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+        if hasattr(tarfile, "data_filter"):  # 3.11.4+; 3.12+ warns without a filter
+            tar.extractall(tmp_path / "x", filter="data")
+        else:
+            tar.extractall(tmp_path / "x")  # noqa: S202 - our own sdist
+    assert {"runbooks/pool-exhaustion.md", "CHANGELOG.md", "README.md",
+            "scripts/screenshots.py"} <= names
+    assert not [n for n in names if n.startswith(("bench/", ".venv/", "docs/"))]
+    wheel = build_wheel(tmp_path / "dist", source=tmp_path / "x" / sdist.name[:-7])
+    assert "pgmedic/_runbooks/pool-exhaustion.md" in zipfile.ZipFile(wheel).namelist()
