@@ -41,7 +41,7 @@ from pgmedic.tui.session import LiveSession, Refreshed
 from pgmedic.tui.widgets.gauge import SaturationGauge, trend_text
 from pgmedic.tui.widgets.groups import GroupsTable
 from pgmedic.tui.widgets.runbook import RunbookPanel
-from pgmedic.untrusted import printable
+from pgmedic.untrusted import printable, quote_ident
 
 TREND_SAMPLES = 150
 #: connect errors that retrying cannot fix; a full or unreachable server is retried
@@ -139,7 +139,8 @@ class PgmedicApp(FlowsApp):
         self.post_message(SnapshotTaken(refreshed, evaluation))
 
     def _schedule(self, delay: float) -> None:
-        self.set_timer(delay, self.refresh_data)
+        # never a zero-length timer (Textual divides by the interval)
+        self.set_timer(max(0.05, delay), self.refresh_data)
 
     async def _mount_runbook(self) -> None:
         panel = RunbookPanel(self.runbook, id="runbook")
@@ -266,7 +267,7 @@ class PgmedicApp(FlowsApp):
         if sat.hidden:
             out.append(f"⚠ {sat.hidden} connections of other roles are hidden from "
                        f"{printable(snap.server.user)}: GRANT pg_monitor TO "
-                       f"{printable(snap.server.user)};\n", style="yellow")
+                       f"{printable(quote_ident(snap.server.user))};\n", style="yellow")
         if sat.superuser_sessions:
             out.append(f"⚠ {sat.superuser_sessions} client sessions run as superuser: they "
                        "can eat the reserved slots too.\n", style="yellow")
