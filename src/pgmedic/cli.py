@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pgmedic import __version__
-from pgmedic.errors import EXIT_USAGE, PgmedicError, redact
+from pgmedic.errors import EXIT_USAGE, InputError, PgmedicError, redact
 
 #: subcommand -> (module, one-line description)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -109,6 +109,10 @@ def _apply_defaults(args: argparse.Namespace) -> None:
     for name, value in DEFAULTS.items():
         if hasattr(args, name) and getattr(args, name) is None:
             setattr(args, name, value)
+    for name in ("refresh", "connect_timeout", "statement_timeout"):
+        given = getattr(args, name, None)
+        if given is not None and given <= 0:
+            raise InputError(f"--{name.replace('_', '-')} must be positive, not {given}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

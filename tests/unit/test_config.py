@@ -79,3 +79,13 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == (f"pgmedic: {f}:1: unknown setting 'refesh' "
                                    "(did you mean 'refresh'?)")
+
+
+@pytest.mark.parametrize("argv", [["snapshot", "--statement-timeout", "0"],
+                                  ["snapshot", "--connect-timeout", "-1"],
+                                  ["--refresh", "0"]])
+def test_non_positive_timeouts_are_one_clear_error(argv: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pgmedic", *argv], capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "must be positive" in proc.stderr
