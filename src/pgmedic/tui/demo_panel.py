@@ -21,11 +21,12 @@ class PagesLog(RichLog):
     """The last service errors (TooManyConnectionsError, failed health checks)."""
 
     DEFAULT_CSS = """
-    PagesLog { height: 7; border-top: solid $warning; padding: 0 1; }
+    PagesLog { height: 7; border-top: solid $warning; padding: 0 1; overflow-x: hidden;
+               scrollbar-size-vertical: 1; }
     """
 
     def __init__(self, incident: Any, **kwargs: Any) -> None:
-        super().__init__(max_lines=200, wrap=False, markup=False, **kwargs)
+        super().__init__(max_lines=200, wrap=True, markup=False, **kwargs)
         self.incident = incident
         self.seen = 0
         self.border_title = "pages from the services (demo)"

@@ -171,6 +171,9 @@ class FlowsApp(App[int]):
         panel = self.panel
         for old in panel.query(BudgetCalculator):
             old.remove()
+        # the calculator needs room: the runbook side takes two thirds on that step
+        for slot in self.query("#runbook-slot"):
+            slot.set_class(panel.step.check == "budget", "-wide")
         if panel.step.check != "budget" or self.last_snapshot is None:
             return
         from pgmedic.runbook.checks_budget import budget_inputs

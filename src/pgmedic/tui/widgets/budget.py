@@ -41,9 +41,9 @@ class BudgetCalculator(Vertical):
 
     DEFAULT_CSS = """
     BudgetCalculator { height: auto; }
-    BudgetCalculator .budget-row { height: 3; }
-    BudgetCalculator .budget-name { width: 24; padding: 1 1 0 0; }
-    BudgetCalculator .budget-demand { width: 1fr; padding: 1 0 0 1; }
+    BudgetCalculator .budget-row { height: auto; margin-bottom: 1; }
+    BudgetCalculator .budget-name { width: 24; padding: 0 1 0 0; }
+    BudgetCalculator .budget-demand { width: 1fr; padding: 0 0 0 1; }
     BudgetCalculator .budget-head { height: 1; color: $text-muted; }
     BudgetCalculator Input.-invalid { border: tall $error; }
     BudgetCalculator #budget-verdict { padding: 0 1; height: auto; }

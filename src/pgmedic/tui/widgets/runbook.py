@@ -53,6 +53,8 @@ def result_text(step: Step, result: CheckResult | None) -> Table:
         grid.add_row(Text("waiting for the first snapshot…", style="dim"))
         return grid
     line = Text()
+    if step.check == "budget":
+        line.append("as declared: ", style="dim")
     line.append(f" {result.verdict.upper()} ", style=VERDICT_STYLE.get(result.verdict, ""))
     line.append(" ")
     line.append(printable(result.summary))
@@ -60,6 +62,8 @@ def result_text(step: Step, result: CheckResult | None) -> Table:
     hint = ACTION_HINT.get(step.check or "")
     if hint:
         grid.add_row(Text(hint, style="cyan"))
+    if step.check == "budget":
+        return grid  # the calculator below shows the numbers and the what-if verdict
     numbers = [(k, v) for k, v in result.findings.items()
                if v is not None and (not isinstance(v, (dict, list))
                                      or k in ("replicas", "per_replica"))]
