@@ -57,10 +57,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from pgmedic.commands.common import add_connection_arguments
 
     sub = parser.add_subparsers(dest="action", metavar="{check,run}")
-    check = sub.add_parser("check", add_help=False, help="validate a runbook file")
+    check = sub.add_parser(
+        "check", add_help=False, help="validate a runbook file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  pgmedic runbook check runbooks/pool-exhaustion.md\n"
+               "  pgmedic runbook check ~/.config/pgmedic/runbooks/my-runbook.md\n"
+               "exit codes: 0 valid, 1 problems (each as file:line: message), 2 bad input\n")
     check.add_argument("--help", action="help", help="show this help and exit")
     check.add_argument("path", metavar="PATH", help="the runbook's .md file")
-    run_p = sub.add_parser("run", add_help=False, help="run a runbook's checks headless")
+    run_p = sub.add_parser(
+        "run", add_help=False, help="run a runbook's checks headless",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  pgmedic runbook run pool-exhaustion postgresql://triage@db.internal/app\n"
+               "  pgmedic runbook run pool-exhaustion --json --pool-max 10 | jq .offender\n"
+               "  PG_POOL_MAX_SIZE=5 pgmedic runbook run pool-exhaustion --services s.toml\n"
+               "exit codes: 0 no check failed, 1 a check failed, 2 bad input or no connection\n")
     run_p.add_argument("--help", action="help", help="show this help and exit")
     run_p.add_argument("name", metavar="NAME", help="a runbook id (see `pgmedic runbook`) "
                                                     "or a .md path")
