@@ -89,3 +89,13 @@ def test_non_positive_timeouts_are_one_clear_error(argv: list[str]) -> None:
                           text=True, timeout=30)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "must be positive" in proc.stderr
+
+
+def test_read_only_in_the_config_file_refuses_termination(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text("read_only = true\n")
+    proc = subprocess.run([sys.executable, "-m", "pgmedic", "--config", str(f), "terminate",
+                           "-h", "127.0.0.1", "-p", "1", "--app", "x", "--yes"],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "read-only" in proc.stderr and proc.stderr.count("\n") == 1

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="headless: do not echo the services' errors on stderr")
     parser.add_argument("--refresh", type=float, default=2.0, metavar="S",
                         help="seconds between refreshes of the TUI (default 2)")
-    parser.add_argument("--read-only", action="store_true",
+    parser.add_argument("--read-only", action="store_true", default=None,
                         help="disable termination in the TUI")
 
 

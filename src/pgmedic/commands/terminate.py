@@ -94,7 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--wait", type=float, default=1.0, metavar="S",
                         help="seconds to wait before counting reopened connections (default 1)")
     parser.add_argument("--json", action="store_true", help="print JSON (schema above)")
-    parser.add_argument("--read-only", action="store_true",
+    parser.add_argument("--read-only", action="store_true", default=None,
                         help="pgmedic changes nothing: termination is refused")
 
 
