@@ -15,9 +15,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import settings
 
 from pgmedic.demo.server import EmbeddedServer
 from pgtools import Sessions
+
+# fuzzing is deterministic (a fixed seed: the same examples every run, so CI cannot turn red
+# by chance) and has no per-example deadline (this machine is shared by many processes);
+# HYPOTHESIS_PROFILE=explore draws new examples.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("explore", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

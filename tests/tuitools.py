@@ -36,3 +36,8 @@ async def runbook_panel(app: Any) -> Any:
 
     return await until(lambda: next(iter(app.query(RunbookPanel)), None),
                        what="the runbook panel")
+
+
+def status_text(app: Any) -> str:
+    """The TUI's status line as plain text."""
+    return str(app.query_one("#status").render())

@@ -127,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _apply_defaults(args)
         return int(args._run(args))
     except PgmedicError as exc:
-        print(f"pgmedic: {exc.one_line()}", file=sys.stderr)
+        # an error may quote what was typed: a password in it is masked, whatever the command
+        print(f"pgmedic: {redact(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("pgmedic: interrupted", file=sys.stderr)
@@ -137,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one line, the traceback only on request
         if os.environ.get("PGMEDIC_DEBUG"):
             raise
-        print(f"pgmedic: internal error: {type(exc).__name__}: {exc} "
+        print(f"pgmedic: internal error: {type(exc).__name__}: {redact(str(exc))} "
               "(set PGMEDIC_DEBUG=1 for the traceback, and please report it)", file=sys.stderr)
         return 70
 

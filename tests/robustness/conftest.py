@@ -20,7 +20,3 @@ def build_app(dsn: str) -> Callable[..., PgmedicApp]:
         app.CURSOR_BLINK = False  # type: ignore[misc]
         return app
     return build
-
-
-def status_text(app: PgmedicApp) -> str:
-    return str(app.query_one("#status").render())

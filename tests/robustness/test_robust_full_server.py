@@ -9,12 +9,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import status_text
 from pgmedic.demo.server import EmbeddedServer
 from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.help import HelpScreen
 from pgmedic.tui.widgets.groups import GroupsTable
-from tuitools import until
+from tuitools import status_text, until
 
 ORDINARY = 4  # max_connections 6 - superuser_reserved_connections 2
 

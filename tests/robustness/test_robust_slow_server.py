@@ -18,7 +18,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from conftest import status_text
 from pgmedic import cli
 from pgmedic.demo.server import EmbeddedServer
 from pgmedic.errors import QueryError
@@ -26,7 +25,7 @@ from pgmedic.pg.connection import Connection, Settings
 from pgmedic.pg.snapshot import collect
 from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.help import HelpScreen
-from tuitools import until
+from tuitools import status_text, until
 
 
 @pytest.fixture(scope="module")

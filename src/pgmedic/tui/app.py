@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from pgmedic.errors import ConnectError, InputError, PgmedicError
+from pgmedic.errors import ConnectError, InputError, PgmedicError, redact
 from pgmedic.pg.connection import Settings
 from pgmedic.render import age
 from pgmedic.report.timeline import NOTE, OUTAGE, SNAPSHOT, STARTED, STEP
@@ -444,10 +444,10 @@ def run_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any 
     try:
         app.session.peek_prefetch_error(FATAL_AT_START)
     except PgmedicError as exc:
-        print(f"pgmedic: {exc.one_line()}", file=sys.stderr)
+        print(f"pgmedic: {redact(exc.one_line())}", file=sys.stderr)
         return exc.exit_code
     result = app.run()
     if app.fatal_error:
-        print(f"pgmedic: {app.fatal_error}", file=sys.stderr)
+        print(f"pgmedic: {redact(app.fatal_error)}", file=sys.stderr)
         return 2
     return int(result or 0)
