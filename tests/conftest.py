@@ -98,3 +98,19 @@ def app_dsn(dsn: str) -> str:
         if not exists:
             conn.execute("CREATE ROLE pgmedic_test_app LOGIN")
     return psycopg.conninfo.make_conninfo(dsn, user="pgmedic_test_app")
+
+
+@pytest.fixture
+def build_app(dsn: str, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """The TUI as the CLI builds it, on the test server (or ``conninfo``), deterministic:
+    no blinking cursor in inputs. Textual is imported only by the tests that use it."""
+    from textual.widgets import Input
+
+    from pgmedic.tui.app import make_app
+    from tuitools import tui_args
+
+    monkeypatch.setattr(Input, "cursor_blink", False)
+
+    def build(conninfo: str | None = None, **kw: Any) -> Any:
+        return make_app(conninfo or dsn, tui_args(**kw))
+    return build
