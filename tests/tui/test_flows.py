@@ -190,3 +190,39 @@ async def test_resume_continues_the_latest_timeline(
         assert resumed.timeline is not None
         assert resumed.timeline.timeline.incident_id == incident
         assert panel.status[panel.runbook.steps[0].id] == "done"
+
+
+async def test_terminate_one_selected_backend_from_the_drill_down(
+        build_app: Callable[..., PgmedicApp], sessions: Sessions, unique_app: Any,
+        admin: psycopg.Connection[Any], app_dsn: str) -> None:
+    from textual.widgets import DataTable
+
+    from pgmedic.tui.screens.backends import BackendsScreen
+
+    name = unique_app("pick-one")
+    conns = sessions.many(3, name, "idle", dsn=app_dsn)
+    pids = sorted(c.info.backend_pid for c in conns)
+    app = build_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        table = app.query_one(GroupsTable)
+        await until(lambda: any(g.application_name == name for g in table.groups),
+                    what="the group")
+        table.focus()
+        table.move_cursor(row=table.get_row_index(row_key(name, "idle")))
+        await pilot.press("enter")
+        screen = await until(lambda: isinstance(app.screen, BackendsScreen) and app.screen,
+                             what="the backends")
+        rows = screen.query_one("#backends", DataTable)
+        await until(lambda: rows.row_count == 3, what="three rows")
+        rows.focus()
+        rows.move_cursor(row=rows.get_row_index(str(pids[1])))
+        await pilot.press("k")
+        modal = await until(lambda: isinstance(app.screen, TerminateConfirm) and app.screen,
+                            what="the confirmation")
+        assert [t.pid for t in modal.preview.targets] == [pids[1]]
+        modal.query_one("#terminate-confirm", Button).press()
+        await until(lambda: kinds(app, ACTION), timeout=20, what="the termination")
+    wait_until(lambda: count_backends(admin, name) == 2, message="one gone")
+    alive = {r[0] for r in admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (name,)).fetchall()}
+    assert alive == {pids[0], pids[2]}

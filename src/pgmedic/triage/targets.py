@@ -98,6 +98,7 @@ class TargetSpec:
     user: str | None = None
     limit: int | None = None
     include_superusers: bool = False
+    pids: tuple[int, ...] = ()  # only these backends (a selection in the TUI); () = any
 
     def check(self) -> TargetSpec:
         """Raise :class:`InputError` unless the spec can be used; return it."""
@@ -128,6 +129,8 @@ class TargetSpec:
             out += f" in database {self.database}"
         if self.user is not None:
             out += f" of role {self.user}"
+        if self.pids:
+            out += f", only pid {', '.join(str(p) for p in self.pids)}"
         if self.include_superusers:
             out += ", superuser sessions included"
         if self.limit is not None:
@@ -138,7 +141,7 @@ class TargetSpec:
         return {"applications": list(self.applications), "services": list(self.services),
                 "states": list(self.states), "idle_for_seconds": self.idle_for_s,
                 "database": self.database, "user": self.user, "limit": self.limit,
-                "include_superusers": self.include_superusers}
+                "include_superusers": self.include_superusers, "pids": list(self.pids)}
 
 
 def _short(seconds: float) -> str:
@@ -244,6 +247,8 @@ def build_preview(spec: TargetSpec, operator: Operator, rows: list[Candidate],
     states = set(spec.states)
     for r in rows:
         if r.pid == operator.own_pid or not spec.matches_app(r.application_name):
+            continue
+        if spec.pids and r.pid not in spec.pids:
             continue
         if spec.database is not None and r.datname != spec.database:
             continue

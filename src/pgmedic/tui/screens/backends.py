@@ -38,13 +38,15 @@ def backend_row(b: Backend, now: float) -> tuple[Text | str, ...]:
 class BackendsScreen(Screen[None]):
     """The backends of ``application`` (every state, or one). Escape goes back.
 
-    Keys: escape back, r refresh, k terminate the idle ones of this application.
+    Keys: escape back, r refresh, k terminate the selected backend (if idle), K terminate
+    every idle one of this application.
     """
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="back"),
         Binding("r", "reload", "Refresh", id="backends_refresh"),
-        Binding("k", "app.terminate", "Terminate idle…", id="backends_terminate"),
+        Binding("k", "terminate_backend", "Terminate this one…", id="backends_terminate_one"),
+        Binding("K", "app.terminate", "Terminate all idle…", id="backends_terminate"),
     ]
 
     DEFAULT_CSS = """
@@ -75,6 +77,19 @@ class BackendsScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_terminate_backend(self) -> None:
+        from pgmedic.triage.targets import TargetSpec
+        from pgmedic.tui.flows import TERMINABLE, FlowsApp
+
+        table = self.query_one("#backends", DataTable)
+        if not table.row_count or not isinstance(self.app, FlowsApp):
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is None:
+            return
+        self.app.start_termination(TargetSpec(applications=(self.application,),
+                                              states=TERMINABLE, pids=(int(key),)))
 
     @work(thread=True, exclusive=True, group="backends", exit_on_error=False)
     def load(self) -> None:
