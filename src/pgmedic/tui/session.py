@@ -38,6 +38,7 @@ class LiveSession:
         self.lost_at: float | None = None  # wall time the connection was lost
         self._prefetch: Future[Refreshed] | None = None
         self._ever_connected = False
+        self._closed = False  # once closed (the app quit), a late worker must not reconnect
 
     @property
     def target(self) -> str:
@@ -96,6 +97,8 @@ class LiveSession:
         start = time.perf_counter()
         reconnected = False
         try:
+            if self._closed:
+                raise ConnectError("pgmedic is shutting down", reason="closed")
             if not self.conn.connected:
                 self.conn.close()
                 self.conn.connect()
@@ -122,4 +125,5 @@ class LiveSession:
         return backends_of(self.conn, applications)
 
     def close(self) -> None:
+        self._closed = True
         self.conn.close()
