@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import psycopg
@@ -62,3 +63,22 @@ def test_snapshot_json_schema_and_figures(dsn: str, sessions: Sessions, unique_a
     assert mine[0]["oldest_seconds"] >= 0
     for g in data["groups"]:
         assert set(g) == {"application_name", "state", "count", "oldest_seconds", "clients"}
+
+
+def test_a_role_idle_session_timeout_does_not_close_pgmedic(
+        dsn: str, admin: psycopg.Connection[Any], unique_app: Any) -> None:
+    if admin.info.server_version < 140000:
+        return  # no idle_session_timeout before PostgreSQL 14: nothing can close it
+    role = unique_app("idler").replace("-", "_")
+    admin.execute(f'CREATE ROLE "{role}" LOGIN SUPERUSER')
+    admin.execute(f"ALTER ROLE \"{role}\" SET idle_session_timeout = '300ms'")
+    try:
+        conn = Connection(psycopg.conninfo.make_conninfo(dsn, user=role))
+        with conn:
+            collect(conn)
+            # idle for longer than the role's timeout: the time itself is the test
+            time.sleep(0.8)
+            snap = collect(conn)
+            assert snap.own_pid == conn.backend_pid
+    finally:
+        admin.execute(f'DROP ROLE "{role}"')

@@ -193,8 +193,7 @@ class Connection:
         options = str(params.get("options") or "")
         ours = (f"-c statement_timeout={s.statement_timeout_ms} "
                 f"-c lock_timeout={s.lock_timeout_ms} "
-                f"-c default_transaction_read_only={'on' if s.read_only else 'off'} "
-                "-c idle_session_timeout=0")
+                f"-c default_transaction_read_only={'on' if s.read_only else 'off'}")
         return {
             "application_name": APPLICATION_NAME,
             "connect_timeout": str(s.connect_timeout),
@@ -216,6 +215,13 @@ class Connection:
             self._conn = conn
             self.backend_pid = conn.info.backend_pid
             self.server_version = conn.info.server_version
+            if self.server_version >= 140000:
+                # a role-level idle_session_timeout must not close pgmedic's one session
+                # between refreshes (PostgreSQL 14+; 13 has no such setting)
+                try:
+                    conn.execute("SET idle_session_timeout = 0")
+                except psycopg.Error:
+                    pass
             # describe the target by what libpq resolved (env, service file...), no password
             info = conn.info
             self.target = f"{info.host}:{info.port}/{info.dbname} as {info.user}"
