@@ -212,7 +212,8 @@ class PgmedicApp(FlowsApp):
             s = snap.server
             self._record(STARTED, f"pgmedic on PostgreSQL {s.version} at {s.host}:{s.port}/"
                          f"{s.database} as {s.user}", host=s.host, port=s.port,
-                         database=s.database, user=s.user, version=s.version)
+                         database=s.database, user=s.user, operator=s.user, version=s.version,
+                         os_user=_os_user())
             self._record(SNAPSHOT, f"{sat.used}/{sat.usable} usable slots in use",
                          **_saturation_data(sat))
         self.trend.append(float(sat.used))
@@ -363,6 +364,16 @@ class PgmedicApp(FlowsApp):
 
     def on_unmount(self) -> None:
         self.session.close()
+
+
+def _os_user() -> str:
+    """Who is at the keyboard, for the timeline (the audit log records it too)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def _saturation_data(sat: Saturation) -> dict[str, Any]:
