@@ -79,3 +79,14 @@ async def test_help_lists_the_keys(build_app: Callable[..., PgmedicApp]) -> None
             assert words in described, words
         assert not any("Cursor" in d for d in described)  # only pgmedic's own keys
         await pilot.press("escape")
+
+
+async def test_unreachable_server_at_start_ends_with_one_line(
+        build_app: Callable[..., PgmedicApp]) -> None:
+    from pgmedic.demo.server import free_port
+
+    app = build_app(f"host=127.0.0.1 port={free_port()} user=x dbname=x")
+    async with app.run_test(size=(140, 40)):
+        await until(lambda: app.fatal_error is not None, what="the fatal error")
+    assert app.return_code == 2
+    assert app.fatal_error is not None and "could not reach" in app.fatal_error

@@ -44,8 +44,10 @@ from pgmedic.tui.widgets.runbook import RunbookPanel
 from pgmedic.untrusted import printable, quote_ident
 
 TREND_SAMPLES = 150
-#: connect errors that retrying cannot fix; a full or unreachable server is retried
-FATAL_AT_START = ("conninfo", "auth", "database")
+#: connect errors that end the TUI when it never got in: a typo'd host, password or database
+#: is not worth retrying. A full server is retried (it frees up); so is a lost connection
+#: once pgmedic was in (a restart, a network blip).
+FATAL_AT_START = ("conninfo", "auth", "database", "unreachable")
 
 
 class PgmedicApp(FlowsApp):
@@ -152,7 +154,10 @@ class PgmedicApp(FlowsApp):
                 step_id, status = event.data.get("step_id"), event.data.get("status")
                 if step_id in known and status in ("done", "skipped"):
                     panel.status[str(step_id)] = str(status)
-        await self.query_one("#runbook-slot").mount(panel)
+        slot = self.query_one("#runbook-slot")
+        if self.fatal_error is not None or not slot.is_mounted:
+            return  # the app is already on its way out
+        await slot.mount(panel)
 
     @property
     def _step_index(self) -> int:
@@ -173,7 +178,7 @@ class PgmedicApp(FlowsApp):
                 and err.reason in FATAL_AT_START):
             # nothing to retry: the user must fix the conninfo, password or database name
             self.fatal_error = err.one_line()
-            self.exit(2)
+            self.exit(2, return_code=2)
             return
         lost = isinstance(err, ConnectError)
         if isinstance(err, ConnectError) and self._outage_started is None:
