@@ -39,7 +39,8 @@ def pg_server() -> Iterator[EmbeddedServer | None]:
     if os.environ.get("PGMEDIC_TEST_DSN"):
         yield None
         return
-    with EmbeddedServer(max_connections=200) as srv:
+    # the watchdog stops it even if this test run is killed: no orphaned postgres
+    with EmbeddedServer(max_connections=200, watchdog=True) as srv:
         yield srv
 
 

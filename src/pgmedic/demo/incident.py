@@ -238,7 +238,6 @@ class Incident:
         self.fixed_at: float | None = None
         self._children: list[_Child] = []
         self._addr: dict[tuple[str, int], str] = {}
-        self._reaper: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._deploy_lock = threading.Lock()
         self._events: deque[ServiceEvent] = deque(maxlen=5000)
@@ -269,13 +268,13 @@ class Incident:
             settings["reserved_connections"] = str(self.reserved_connections)
         else:
             self.reserved_connections = 0
+        self.workdir = Path(tempfile.mkdtemp(prefix="pgmedic-demo-"))
         self.server = EmbeddedServer(
             max_connections=self.max_connections, bin_dir=self.bin_dir, settings=settings,
-            superuser_reserved_connections=self.superuser_reserved_connections)
+            superuser_reserved_connections=self.superuser_reserved_connections,
+            watchdog=True, cleanup=[self.workdir])
         try:
             self.server.start()
-            self.workdir = Path(tempfile.mkdtemp(prefix="pgmedic-demo-"))
-            self._start_reaper()
             self._create_roles(major)
             deadline = time.monotonic() + timeout
             for plan in (self.reporting, self.billing):
@@ -339,17 +338,6 @@ class Incident:
             else:  # no reserved_connections before 16: the superuser's reserved slots
                 self.operator_role = "postgres"
 
-    def _start_reaper(self) -> None:
-        """A watchdog that stops the server and removes its files if we die (even SIGKILL)."""
-        assert self.server.pgdata is not None and self.server.base is not None
-        assert self.workdir is not None
-        self._reaper = subprocess.Popen(
-            [sys.executable, "-m", "pgmedic.demo.reaper", str(self.server.pgdata),
-             str(self.server.base), str(self.workdir)],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
     def _address(self, service: str, replica: int) -> str:
         with self._lock:
             key = (service, replica)
@@ -377,17 +365,7 @@ class Incident:
                     child.proc.send_signal(signal.SIGTERM)
         for child in children:
             child.stop()
-        self.server.stop()
-        if self._reaper is not None:
-            if self._reaper.stdin is not None:
-                with contextlib.suppress(OSError):
-                    self._reaper.stdin.close()
-            try:
-                self._reaper.wait(10)
-            except subprocess.TimeoutExpired:
-                self._reaper.kill()
-                self._reaper.wait(5)
-            self._reaper = None
+        self.server.stop()  # and its watchdog, and the work directory
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -461,8 +439,9 @@ class Incident:
     def child_pids(self) -> list[int]:
         with self._lock:
             pids = [c.pid for c in self._children if c.alive()]
-        if self._reaper is not None and self._reaper.poll() is None:
-            pids.append(self._reaper.pid)
+        dog = self.server.watchdog_pid()
+        if dog is not None:
+            pids.append(dog)
         return pids
 
     def connections_by_service(self) -> dict[str, int]:

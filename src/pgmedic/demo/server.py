@@ -8,12 +8,14 @@ When run as root, the server runs as an unprivileged system user, as PostgreSQL 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -72,6 +74,8 @@ class EmbeddedServer:
         settings: dict[str, str] | None = None,
         listen: Sequence[str] = ("127.0.0.1",),
         hba: Sequence[str] = (),
+        watchdog: bool = False,
+        cleanup: Sequence[Path] = (),
     ) -> None:
         self.bin_dir = bin_dir or default_bin_dir()
         self.max_connections = max_connections
@@ -79,6 +83,11 @@ class EmbeddedServer:
         self.settings = dict(settings or {})
         self.listen = tuple(listen)
         self.hba = tuple(hba)  # pg_hba.conf lines placed before the trust lines
+        # a watchdog process stops the server and removes its files (and ``cleanup``) when
+        # this process dies, even by SIGKILL: no orphaned postgres, ever
+        self.watchdog = watchdog
+        self.cleanup = tuple(cleanup)
+        self._watchdog: subprocess.Popen[bytes] | None = None
         self.host = self.listen[0]
         self.port = 0
         self.base: Path | None = None
@@ -128,6 +137,34 @@ class EmbeddedServer:
         atexit.register(self.stop)
         self._started = True
         self._start_postmaster()
+        if self.watchdog:
+            self._start_watchdog()
+
+    def _start_watchdog(self) -> None:
+        assert self.pgdata is not None and self.base is not None
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-m", "pgmedic.demo.reaper", str(self.pgdata), str(self.base),
+             *(str(p) for p in self.cleanup)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def watchdog_pid(self) -> int | None:
+        dog = self._watchdog
+        return dog.pid if dog is not None and dog.poll() is None else None
+
+    def _stop_watchdog(self) -> None:
+        dog, self._watchdog = self._watchdog, None
+        if dog is None:
+            return
+        if dog.stdin is not None:
+            with contextlib.suppress(OSError):
+                dog.stdin.close()  # EOF: the watchdog cleans up (already done) and exits
+        try:
+            dog.wait(10)
+        except subprocess.TimeoutExpired:
+            dog.kill()
+            dog.wait(5)
 
     def _prepare_root(self) -> None:
         ensure_system_user(SERVER_USER)
@@ -219,6 +256,9 @@ class EmbeddedServer:
             self._started = False
             self.stop_server(mode="immediate")
         self._remove()
+        for path in self.cleanup:
+            shutil.rmtree(path, ignore_errors=True)
+        self._stop_watchdog()
 
     def _remove(self) -> None:
         if self.base is not None and self.base.exists():

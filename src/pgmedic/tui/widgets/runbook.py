@@ -117,17 +117,20 @@ class RunbookPanel(VerticalScroll):
         yield Static("", id="rb-step")
         yield Static("", id="rb-result")
         # plain text in the first frame; the Markdown widget (and markdown-it) after it
-        yield Static(self.step.prose, id="rb-prose", markup=False)
+        yield Static(self.step.prose, id="rb-prose-plain", markup=False)
 
     def on_mount(self) -> None:
         self.render_step()
         self.call_after_refresh(self._upgrade_prose)
 
     async def _upgrade_prose(self) -> None:
+        """Markdown replaces the plain text: mounted first, so a key pressed meanwhile always
+        finds a prose widget to update (render_step updates both while both exist)."""
         from textual.widgets import Markdown
 
-        await self.query_one("#rb-prose").remove()
-        await self.mount(Markdown(self.step.prose, id="rb-prose"), after="#rb-result")
+        plain = self.query("#rb-prose-plain")
+        await self.mount(Markdown(self.step.prose, id="rb-prose-md"), after="#rb-result")
+        await plain.remove()
 
     def go(self, delta: int) -> Step:
         self.index = max(0, min(len(self.runbook.steps) - 1, self.index + delta))
@@ -155,11 +158,10 @@ class RunbookPanel(VerticalScroll):
         step = self.step
         self.query_one("#rb-step", Static).update(
             Text(f"Step {self.index + 1}/{len(self.runbook.steps)}: {printable(step.title)}"))
-        prose = self.query_one("#rb-prose")
-        if isinstance(prose, Static):
-            prose.update(step.prose)
-        else:
-            prose.update(step.prose)  # type: ignore[attr-defined]
+        for plain in self.query("#rb-prose-plain").results(Static):
+            plain.update(step.prose)
+        for rich in self.query("#rb-prose-md"):
+            rich.update(step.prose)  # type: ignore[attr-defined]
         self.render_result()
 
     def render_result(self) -> None:
