@@ -309,6 +309,14 @@ class PgmedicApp(FlowsApp):
             keys.append((b.key_display or self.get_key_display(b), b.description or b.action))
         keys.append(("enter", "backends of the selected group (drill-down)"))
         keys.append(("escape", "back / close / cancel"))
+        if not isinstance(self.screen, BackendsScreen):
+            keys += [("", ""), ("in the drill-down:", ""),
+                     ("k", "terminate the selected backend (if idle)…"),
+                     ("K", "terminate every idle backend of the application…"),
+                     ("r", "refresh the backends")]
+        keys += [("", ""), ("in a confirmation:", ""),
+                 ("tab", "from Cancel (focused first) to the count and Confirm"),
+                 ("ctrl+s", "send (share preview)")]
         self.push_screen(HelpScreen(keys))
 
     @on(DataTable.RowSelected, "#groups")
