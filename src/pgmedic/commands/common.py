@@ -33,10 +33,15 @@ def conninfo_from_args(args: argparse.Namespace) -> str:
     )
 
 
-def connection_from_args(args: argparse.Namespace, *, read_only: bool = True) -> Connection:
-    return Connection(
-        conninfo_from_args(args),
-        Settings(connect_timeout=max(1, args.connect_timeout),
-                 statement_timeout_ms=max(1, args.statement_timeout),
-                 read_only=read_only),
+def settings_from_args(args: argparse.Namespace | None, *, read_only: bool = True) -> Settings:
+    """The one connection's timeouts from the flags (cli.main has checked they are positive;
+    a namespace without them, as the demo's, gets the defaults)."""
+    return Settings(
+        connect_timeout=int(getattr(args, "connect_timeout", None) or 5),
+        statement_timeout_ms=int(getattr(args, "statement_timeout", None) or 5000),
+        read_only=read_only,
     )
+
+
+def connection_from_args(args: argparse.Namespace, *, read_only: bool = True) -> Connection:
+    return Connection(conninfo_from_args(args), settings_from_args(args, read_only=read_only))

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from pgmedic.commands.common import add_connection_arguments, conninfo_from_args
+from pgmedic.commands.common import (
+    add_connection_arguments,
+    conninfo_from_args,
+    settings_from_args,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,11 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     conninfo = conninfo_from_args(args)
     # connect and take the first snapshot while Textual is still being imported
-    from pgmedic.pg.connection import Settings
     from pgmedic.tui.session import LiveSession
 
-    session = LiveSession(conninfo, Settings(connect_timeout=max(1, args.connect_timeout),
-                                             statement_timeout_ms=max(1, args.statement_timeout)))
+    session = LiveSession(conninfo, settings_from_args(args))
     session.prefetch()
     from pgmedic.tui.app import run_app
 

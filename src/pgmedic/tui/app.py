@@ -25,8 +25,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
+from pgmedic.commands.common import settings_from_args
 from pgmedic.errors import ConnectError, InputError, PgmedicError, redact
-from pgmedic.pg.connection import Settings
 from pgmedic.render import age
 from pgmedic.report.timeline import NOTE, OUTAGE, SNAPSHOT, STARTED, STEP
 from pgmedic.runbook import Context, Runbook
@@ -395,19 +395,11 @@ def _saturation_data(sat: Saturation) -> dict[str, Any]:
             "free": sat.free_ordinary, "level": sat.level}
 
 
-def session_from_args(conninfo: str, args: argparse.Namespace | None) -> LiveSession:
-    settings = Settings(
-        connect_timeout=int(getattr(args, "connect_timeout", 5) or 5),
-        statement_timeout_ms=int(getattr(args, "statement_timeout", 5000) or 5000),
-    )
-    return LiveSession(conninfo, settings)
-
-
 def make_app(conninfo: str, args: argparse.Namespace | None = None, *, demo: Any = None,
              session: LiveSession | None = None, prefetch: bool = True) -> PgmedicApp:
     """The app as the CLI, the demo and the tests build it."""
     if session is None:
-        session = session_from_args(conninfo, args)
+        session = LiveSession(conninfo, settings_from_args(args))
         if prefetch:
             session.prefetch()
     refresh = float(getattr(args, "refresh", 2.0) or 2.0)
