@@ -41,3 +41,18 @@ async def runbook_panel(app: Any) -> Any:
 def status_text(app: Any) -> str:
     """The TUI's status line as plain text."""
     return str(app.query_one("#status").render())
+
+
+async def select_group(app: Any, application: str, state: str = "idle",
+                       count: int | None = None) -> Any:
+    """Wait for the group (application, state) [with ``count`` backends] in the table, focus
+    the table and put the cursor on that row; returns the table."""
+    from pgmedic.tui.widgets.groups import GroupsTable, row_key
+
+    table = app.query_one(GroupsTable)
+    await until(lambda: any(g.application_name == application and g.state == state
+                            and (count is None or g.count == count) for g in table.groups),
+                what=f"the group {application} ({state})")
+    table.focus()
+    table.move_cursor(row=table.get_row_index(row_key(application, state)))
+    return table

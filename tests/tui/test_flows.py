@@ -12,9 +12,9 @@ from textual.widgets import Button, Input
 from pgmedic.report.timeline import ACTION, FINDING, NOTE, STEP
 from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.terminate import TerminateConfirm
-from pgmedic.tui.widgets.groups import GroupsTable, row_key
+from pgmedic.tui.widgets.groups import GroupsTable
 from pgtools import Sessions, count_backends, wait_until
-from tuitools import runbook_panel, until
+from tuitools import runbook_panel, select_group, until
 
 
 def kinds(app: PgmedicApp, kind: str) -> list[Any]:
@@ -68,11 +68,7 @@ async def test_terminate_selected_application_exactly(
     sessions.many(2, bystander, "idle", dsn=app_dsn)
     app = build_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        table = app.query_one(GroupsTable)
-        await until(lambda: any(g.application_name == victim and g.count == 12
-                                for g in table.groups), what="the victim's group")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(row_key(victim, "idle")))
+        await select_group(app, victim, "idle", count=12)
         await pilot.press("k")
         modal = await until(lambda: isinstance(app.screen, TerminateConfirm) and app.screen,
                             what="the confirmation")
@@ -100,11 +96,7 @@ async def test_read_only_never_opens_the_confirmation(
     sessions.many(2, app_name, "idle", dsn=app_dsn)
     app = build_app(read_only=True)
     async with app.run_test(size=(160, 45)) as pilot:
-        table = app.query_one(GroupsTable)
-        await until(lambda: any(g.application_name == app_name for g in table.groups),
-                    what="the group")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(row_key(app_name, "idle")))
+        await select_group(app, app_name)
         await pilot.press("k")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, TerminateConfirm)
@@ -204,11 +196,7 @@ async def test_terminate_one_selected_backend_from_the_drill_down(
     pids = sorted(c.info.backend_pid for c in conns)
     app = build_app()
     async with app.run_test(size=(160, 45)) as pilot:
-        table = app.query_one(GroupsTable)
-        await until(lambda: any(g.application_name == name for g in table.groups),
-                    what="the group")
-        table.focus()
-        table.move_cursor(row=table.get_row_index(row_key(name, "idle")))
+        await select_group(app, name)
         await pilot.press("enter")
         screen = await until(lambda: isinstance(app.screen, BackendsScreen) and app.screen,
                              what="the backends")

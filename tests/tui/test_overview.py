@@ -12,7 +12,7 @@ from pgmedic.tui.app import PgmedicApp
 from pgmedic.tui.screens.backends import BackendsScreen
 from pgmedic.tui.widgets.groups import GroupsTable, row_key
 from pgtools import Sessions
-from tuitools import until
+from tuitools import select_group, until
 
 
 def group_counts(app: PgmedicApp, name: str) -> dict[str, int]:
@@ -54,10 +54,7 @@ async def test_drill_down_lists_the_backends_of_a_group(
     pids = {str(c.info.backend_pid) for c in conns}
     app = build_app()
     async with app.run_test(size=(140, 40)) as pilot:
-        await until(lambda: group_counts(app, api).get("idle") == 2, what="the group")
-        table = app.query_one(GroupsTable)
-        table.focus()
-        table.move_cursor(row=table.get_row_index(row_key(api, "idle")))
+        await select_group(app, api, "idle", count=2)
         await pilot.press("enter")
         screen = await until(lambda: isinstance(app.screen, BackendsScreen) and app.screen,
                              what="the backends screen")
