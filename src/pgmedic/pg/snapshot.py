@@ -42,24 +42,48 @@ def server_info(conn: Connection) -> tuple[ServerInfo, int, float]:
     return info, int(own_pid), float(now)
 
 
-def to_backends(rows: Sequence[Sequence[Any]]) -> tuple[Backend, ...]:
+def _split(rows: Sequence[Sequence[Any]]) -> tuple[tuple[Backend, ...], dict[str, int]]:
+    """Rows of ``backends.sql`` -> client backends, and the other backends counted by type."""
     make = Backend._make
-    return tuple(make(r) for r in rows)
+    clients: list[Backend] = []
+    others: dict[str, int] = {}
+    for r in rows:
+        kind = r[0]
+        if kind == "client":
+            clients.append(make(r[1:]))
+        else:
+            others[kind] = others.get(kind, 0) + 1
+    return tuple(clients), dict(sorted(others.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _limits(rows: Sequence[Sequence[Any]], backends: Sequence[Backend]) -> tuple[ConnLimit, ...]:
+    """The limits that are set, with the client sessions counted against each."""
+    if not rows:
+        return ()
+    per_role: dict[str | None, int] = {}
+    per_db: dict[str | None, int] = {}
+    for b in backends:
+        per_role[b.usename] = per_role.get(b.usename, 0) + 1
+        per_db[b.datname] = per_db.get(b.datname, 0) + 1
+    return tuple(
+        ConnLimit(kind=k, name=n, limit=lim,
+                  current=(per_role if k == "role" else per_db).get(n, 0))
+        for k, n, lim in rows)
 
 
 def collect(conn: Connection) -> Snapshot:
     """One consistent-enough picture of the server's connection slots."""
     info, own_pid, now = server_info(conn)
-    backends = to_backends(conn.query("client_backends"))
-    others = {str(t): int(n) for t, n in conn.query("other_backends")}
-    limits = tuple(ConnLimit(kind=k, name=n, limit=lim, current=cur)
-                   for k, n, lim, cur in conn.query("conn_limits"))
+    backends, others = _split(conn.query("backends", {"apps": None, "query_chars": 0}))
+    limits = _limits(conn.query("conn_limits"), backends)
     return Snapshot(taken_at=now, server=info, own_pid=own_pid, backends=backends,
                     other_backends=others, limits=limits)
 
 
 def backends_of(conn: Connection, applications: Sequence[str], query_chars: int = 200,
                 ) -> tuple[Backend, ...]:
-    """The backends of some applications, with truncated query text (drill-down)."""
-    rows = conn.query("backends_detail", {"apps": list(applications), "query_chars": query_chars})
-    return to_backends(rows)
+    """The client backends of some applications, with truncated query text (drill-down)."""
+    rows = conn.query("backends", {"apps": list(applications), "query_chars": query_chars})
+    clients, _ = _split(rows)
+    # oldest connection first (sorted here: the refresh, which shares the query, needs no order)
+    return tuple(sorted(clients, key=lambda b: (b.backend_start or 0.0, b.pid)))
