@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -68,33 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _webhook(args: argparse.Namespace) -> tuple[str, str] | None:
     """(URL, where it came from), checked; None when none is configured anywhere."""
-    from pgmedic.notify.webhook import check_webhook_url, resolve_webhook_url
+    from pgmedic.notify.url import find_webhook
 
-    config = getattr(args, "config", None)  # pgmedic.config.Config, set by cli.main
-    found = resolve_webhook_url(args.webhook, os.environ)
-    if found is None and config is not None:
-        url = config.webhook()
-        if url:
-            found = (url, f"${config.webhook_url_env} (config)"
-                     if config.webhook_url_env and os.environ.get(config.webhook_url_env)
-                     else "the config file")
-        elif config.webhook_url_env:
-            name = config.webhook_url_env
-            raise InputError(f"the config file names ${name} for the webhook URL, "
-                             "but it is not set", f"export {name}=https://... or pass --webhook")
-    elif found is None:  # called without cli.main: read the default file tolerantly
-        try:
-            text = paths.config_file().read_text(encoding="utf-8")
-        except (OSError, UnicodeError):
-            text = None
-        found = resolve_webhook_url(None, os.environ, text)
-    if found is None:
-        return None
-    url, source = found
-    try:
-        return check_webhook_url(url), source
-    except InputError as exc:
-        raise InputError(f"{exc.message} (from {source})", exc.hint) from None
+    return find_webhook(args.webhook, getattr(args, "config", None))
 
 
 def _timeline(args: argparse.Namespace) -> tuple[Timeline, TimelineStore | None]:

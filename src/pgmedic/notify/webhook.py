@@ -20,12 +20,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from pgmedic.errors import EXIT_FAILED, InputError, PgmedicError
-from pgmedic.report.formats import is_loopback
+from pgmedic.errors import EXIT_FAILED, PgmedicError
+from pgmedic.notify.url import check_webhook_url as check_webhook_url  # re-exported
+from pgmedic.notify.url import mask_url as mask_url
+from pgmedic.notify.url import resolve_webhook_url as resolve_webhook_url
+from pgmedic.notify.url import scrub as scrub
 from pgmedic.untrusted import printable
 
 # httpx logs every request line (URL included) at INFO: never let that reach a log
@@ -63,91 +65,6 @@ class DeliveryError(PgmedicError):
         self.status = status
         self.attempts = attempts
         self.retryable = retryable
-
-
-# -- the URL as a secret ------------------------------------------------------------------
-def mask_url(url: str) -> str:
-    """``https://hooks.slack.com/…``: scheme and host only, never path, query or userinfo."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "<webhook URL>"
-    if not parts.scheme or not host:
-        return "<webhook URL>"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}/…"
-
-
-def scrub(text: str, url: str) -> str:
-    """``text`` with the URL, and any long piece of its path or query, replaced by the mask."""
-    if not url:
-        return text
-    text = text.replace(url, mask_url(url))
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return text
-    secrets = [parts.path, parts.query, parts.netloc if "@" in parts.netloc else ""]
-    secrets += [seg for seg in parts.path.split("/") if len(seg) >= 6]
-    for secret in sorted((s for s in secrets if len(s) >= 6), key=len, reverse=True):
-        text = text.replace(secret, "/…")
-    return text
-
-
-def check_webhook_url(url: str) -> str:
-    """The URL, stripped, if it is usable: https, or http to a loopback host. Else InputError."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises on a malformed port)
-    except ValueError:
-        raise InputError("the webhook URL is malformed",
-                         "give the full https:// URL the chat service created") from None
-    if parts.scheme not in ("https", "http") or not host:
-        raise InputError(f"the webhook URL {mask_url(url)} is not an https:// URL",
-                         "give the full https:// URL the chat service created")
-    if parts.scheme == "http" and not is_loopback(host):
-        raise InputError(f"the webhook URL {mask_url(url)} is plain http",
-                         "webhook URLs are secrets: use https (http only for a local receiver)")
-    if parts.username or parts.password:
-        raise InputError(f"the webhook URL {mask_url(url)} holds a user name or password",
-                         "webhook URLs carry their secret in the path; drop the user:password@")
-    return url
-
-
-def resolve_webhook_url(flag: str | None, environ: Mapping[str, str],
-                        config_text: str | None = None) -> tuple[str, str] | None:
-    """(url, where it came from): ``--webhook``, ``PGMEDIC_WEBHOOK_URL``, or the config file's
-    ``webhook_url_env = "NAME"`` (top level or under ``[share]``) naming an environment
-    variable. A config file that does not parse is ignored here (the lead's config loader
-    reports it)."""
-    if flag:
-        return flag, "--webhook"
-    if environ.get("PGMEDIC_WEBHOOK_URL"):
-        return environ["PGMEDIC_WEBHOOK_URL"], "PGMEDIC_WEBHOOK_URL"
-    if not config_text:
-        return None
-    import tomllib
-
-    try:
-        config = tomllib.loads(config_text)
-    except (tomllib.TOMLDecodeError, UnicodeError):
-        return None
-    for table in (config, config.get("share"), config.get("webhook")):
-        if isinstance(table, dict):
-            name = table.get("webhook_url_env")
-            if isinstance(name, str) and name:
-                value = environ.get(name)
-                if not value:
-                    raise InputError(f"the config file names ${name} for the webhook URL, "
-                                     "but it is not set",
-                                     f"export {name}=https://... or pass --webhook")
-                return value, f"${name} (config)"
-    return None
 
 
 # -- delivery -----------------------------------------------------------------------------

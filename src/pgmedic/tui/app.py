@@ -426,11 +426,9 @@ def webhook_from_args(args: argparse.Namespace | None) -> tuple[str, str] | None
     2 AM when the summary is ready."""
     if args is None:
         return None
-    from pgmedic.commands.share import _webhook
+    from pgmedic.notify.url import find_webhook
 
-    if not hasattr(args, "webhook"):
-        args.webhook = None
-    return _webhook(args)
+    return find_webhook(getattr(args, "webhook", None), getattr(args, "config", None))
 
 
 def runbook_context(args: argparse.Namespace | None) -> Context:
