@@ -168,11 +168,19 @@ class PgmedicApp(FlowsApp):
 
     @on(SnapshotTaken)
     def _snapshot_taken(self, message: SnapshotTaken) -> None:
+        if not self._view_ready():
+            return  # a worker's result arriving while the app shuts down
         self._apply(message.refreshed, message.evaluation)
         self._schedule(self.refresh_interval)
 
+    def _view_ready(self) -> bool:
+        """The main view's widgets are there (not yet composed, or already torn down)."""
+        return bool(self.query(SaturationGauge)) and bool(self.query("#status"))
+
     @on(RefreshFailed)
     def _refresh_failed(self, message: RefreshFailed) -> None:
+        if not self._view_ready():
+            return
         err = message.error
         if (self.last is None and isinstance(err, ConnectError)
                 and err.reason in FATAL_AT_START):
@@ -241,7 +249,8 @@ class PgmedicApp(FlowsApp):
     _retry_at = 0.0
 
     def _tick_status(self) -> None:
-        self._render_status()
+        if self._view_ready():
+            self._render_status()
 
     def _render_status(self) -> None:
         line = Text()
